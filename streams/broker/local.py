@@ -1,0 +1,240 @@
+"""Run one Apache Kafka broker in KRaft mode (broker and controller in one JVM) on loopback.
+
+The broker is a child process of ours: it dies with us (PR_SET_PDEATHSIG), is stopped
+with SIGTERM and a bounded wait, and is ready only once a real Kafka client has fetched
+its metadata, never on a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ctypes
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from streams.broker.distribution import KafkaDistribution
+
+LOG4J_CONFIG = Path(__file__).with_name("log4j.properties")
+_PR_SET_PDEATHSIG = 1
+
+
+class BrokerError(RuntimeError):
+    """The broker could not be started or did not become ready."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel sends SIGTERM if our process dies."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={log_dir}",
+            "num.partitions=1",
+            "auto.create.topics.enable=true",
+            # One node: every internal topic has a single replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=8",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=8",
+            "group.initial.rebalance.delay.ms=0",
+            # The default 128 MiB per cleaner thread is wasted on a development broker.
+            "log.cleaner.dedupe.buffer.size=8388608",
+            "",
+        ]
+    )
+
+
+class LocalBroker:
+    """A single-node Kafka broker whose state lives in ``state_dir``.
+
+    ``start()`` formats the storage on first use only, so ``stop()`` then ``start()``
+    restarts the same broker with its topics, offsets and data intact.
+    """
+
+    def __init__(
+        self,
+        distribution: KafkaDistribution,
+        state_dir: Path,
+        port: int | None = None,
+        heap: str = "1g",
+    ) -> None:
+        self.distribution = distribution
+        self.state_dir = state_dir
+        self.port = port or free_port()
+        self.controller_port = free_port()
+        self.heap = heap
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{self.bootstrap}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "server.log"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def version(self) -> str:
+        """The version the running broker reports about itself in its log."""
+        match = re.search(r"Kafka version: (\S+)", self.log_file.read_text(errors="replace"))
+        return match.group(1) if match else "unknown"
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_file.exists():
+            return "(no broker log)"
+        return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+
+    def start(self, timeout: float = 60.0) -> None:
+        if self.running:
+            return
+        self.distribution.ensure()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        config = self.state_dir / "server.properties"
+        data_dir = self.state_dir / "data"
+        config.write_text(server_properties(self.port, self.controller_port, data_dir))
+        if not (data_dir / "meta.properties").exists():
+            self._format(config)
+        command = [
+            self._java(),
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={self.state_dir}",
+            f"-Dlog4j.configuration=file:{LOG4J_CONFIG}",
+            "-cp",
+            self.distribution.classpath,
+            "kafka.Kafka",
+            str(config),
+        ]
+        stdout = (self.state_dir / "stdout.log").open("ab")
+        self._process = subprocess.Popen(
+            command,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
+        )
+        stdout.close()
+        try:
+            asyncio.run(self._wait_ready(timeout))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM, a bounded wait for a clean shutdown, then SIGKILL."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """Stop the broker the hard way, as a crash would."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def _java(self) -> str:
+        java = shutil.which("java")
+        if java is None:
+            raise BrokerError("java is not on PATH; Kafka needs Java 17")
+        return java
+
+    def _format(self, config: Path) -> None:
+        command = [
+            self._java(),
+            f"-Dlog4j.configuration=file:{LOG4J_CONFIG}",
+            f"-Dkafka.logs.dir={self.state_dir}",
+            "-cp",
+            self.distribution.classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "--config",
+            str(config),
+            "--cluster-id",
+            _cluster_id(),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise BrokerError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
+
+    async def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last_error: BaseException | None = None
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise BrokerError(
+                    f"the broker exited with status {self._process.returncode}:\n" + self.log_tail()
+                )
+            try:
+                # A plain TCP probe first keeps the Kafka client from logging refusals.
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    pass
+                await _fetch_metadata(self.bootstrap)
+                return
+            except Exception as error:  # not up yet: connection refused, no controller...
+                last_error = error
+                await asyncio.sleep(0.25)
+        raise BrokerError(
+            f"the broker was not ready within {timeout:.0f} s ({last_error!r}):\n" + self.log_tail()
+        )
+
+
+async def _fetch_metadata(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+    try:
+        await admin.start()
+        cluster = await admin.describe_cluster()
+        if not cluster.get("brokers"):
+            raise BrokerError("the broker reports no brokers yet")
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+def _cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

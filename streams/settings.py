@@ -1,0 +1,85 @@
+"""The one place that reads the environment: every ``STREAMS_*`` setting, validated."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_BROKER_URL = re.compile(r"^kafka://[A-Za-z0-9._-]+:\d{1,5}(;[A-Za-z0-9._-]+:\d{1,5})*$")
+
+
+class SettingsError(ValueError):
+    """One or more ``STREAMS_*`` variables are invalid; the message names each."""
+
+
+class Settings(BaseSettings):
+    """Configuration of a worker, the local broker and the command line."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMS_", frozen=True, extra="ignore")
+
+    broker: str = Field(
+        "kafka://localhost:9092",
+        description="Kafka bootstrap servers, kafka://host:port[;host:port...]",
+    )
+    rate_card: Path | None = Field(
+        None, description="JSON rate card replacing the one shipped with the package"
+    )
+    data_dir: Path = Field(Path("var/data"), description="where workers keep table state")
+    web_port: int = Field(6066, ge=1, le=65535, description="HTTP API and metrics port")
+    partitions: int = Field(8, ge=1, le=1024, description="partitions of topics it creates")
+    currency: str = Field(
+        "USD", pattern=r"^[A-Z]{3}$", description="currency of accounts first seen by usage"
+    )
+    app_id: str = Field(
+        "credits-metering",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="consumer group and prefix of internal topics",
+    )
+    topic_prefix: str = Field(
+        "",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="prepended to every contract topic name (isolated pipelines on one cluster)",
+    )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once", description="Faust processing guarantee"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "credits-streams",
+        description="where `streams broker` keeps Kafka's jars",
+    )
+
+    @field_validator("broker")
+    @classmethod
+    def _kafka_url(cls, value: str) -> str:
+        if not _BROKER_URL.match(value):
+            raise ValueError("expected kafka://host:port, several separated by ';'")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return self.broker.removeprefix("kafka://").split(";")
+
+    def topic(self, name: str) -> str:
+        """The real name of a contract topic, e.g. ``usage.call-minutes``."""
+        return f"{self.topic_prefix}{name}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; raise SettingsError naming every bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        variable = "STREAMS_" + "_".join(str(part) for part in item["loc"]).upper()
+        problems.append(f"{variable}={item.get('input')!r}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(problems)

@@ -1,0 +1,31 @@
+"""Test session wiring: fast unit tests and integration tests against a real broker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.fixtures.broker", "tests.fixtures.workers"]
+
+INTEGRATION = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed integration test shows the logs of its workers and of the broker."""
+    report = yield
+    fixtures = getattr(item, "funcargs", {})
+    if report.failed and report.when == "call":
+        for worker in getattr(fixtures.get("workers"), "started", []):
+            report.sections.append((f"log of {worker.name} (tail)", worker.log()[-20000:]))
+        kafka = fixtures.get("kafka")
+        if kafka is not None and kafka.local is not None:
+            report.sections.append(("Kafka broker log (tail)", kafka.local.log_tail(80)))
+    return report
