@@ -13,7 +13,7 @@ import click
 
 from streams.broker import BrokerError, KafkaDistribution, LocalBroker
 from streams.broker.distribution import DistributionError
-from streams.settings import SettingsError, load_settings
+from streams.settings import Settings, SettingsError, load_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +66,30 @@ def worker() -> None:
     run_worker(create_app(settings), settings)
 
 
-def _settings():
+@main.command()
+@click.option("--port", default=9092, show_default=True, help="Client port of the local broker.")
+def demo(port: int) -> None:
+    """Start a local broker and one worker against it, until interrupted."""
+    from streams.app import create_app, run_worker
+
+    settings = _settings()
+    with tempfile.TemporaryDirectory(prefix="streams-demo-") as scratch:
+        local = LocalBroker(KafkaDistribution(settings.cache_dir), Path(scratch) / "kafka", port)
+        click.echo(f"starting Apache Kafka {local.distribution.version} on {local.url}")
+        try:
+            local.start()
+        except (BrokerError, DistributionError) as error:
+            raise click.ClickException(str(error)) from None
+        try:
+            worker_settings = load_settings(broker=local.url, data_dir=Path(scratch) / "worker")
+            click.echo(f"broker ready; starting a worker (HTTP on :{worker_settings.web_port})")
+            run_worker(create_app(worker_settings), worker_settings)
+        finally:
+            local.stop()
+            click.echo("broker stopped")
+
+
+def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as error:

@@ -1,0 +1,73 @@
+"""`streams broker` as an operator runs it: a real broker, ready line, clean stop."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from streams.broker.local import free_port
+
+READY = re.compile(r"ready at (kafka://127\.0\.0\.1:(\d+))")
+
+
+def _jvm_running(state_dir) -> bool:
+    """Is a broker JVM started with this state directory's config still alive?"""
+    pattern = f"kafka.Kafka {state_dir}/server.properties"
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+async def test_broker_command_serves_transactions_and_stops_cleanly(tmp_path) -> None:
+    port = free_port()
+    state_dir = tmp_path / "broker"
+    command = [sys.executable, "-m", "streams", "broker", "--port", str(port)]
+    command += ["--state-dir", str(state_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        started = time.monotonic()
+        lines: list[str] = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if READY.search(line) or time.monotonic() - started > 60:
+                break
+        match = READY.search(lines[-1]) if lines else None
+        assert match, f"no ready line within 60 s: {''.join(lines)}"
+        assert int(match.group(2)) == port
+        assert time.monotonic() - started < 60
+        assert _jvm_running(state_dir)
+
+        bootstrap = f"127.0.0.1:{port}"
+        topic = f"smoke-{uuid.uuid4().hex}"
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, transactional_id=f"smoke-{uuid.uuid4().hex}"
+        )
+        await producer.start()
+        try:
+            async with producer.transaction():
+                await producer.send_and_wait(topic, b"in a transaction", key=b"contoso")
+        finally:
+            await producer.stop()
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        await consumer.start()
+        try:
+            record = await consumer.getone()
+        finally:
+            await consumer.stop()
+        assert (record.key, record.value) == (b"contoso", b"in a transaction")
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "broker stopped" in output
+    assert not _jvm_running(state_dir), "the broker's JVM outlived `streams broker`"
