@@ -1,0 +1,2 @@
+class InvalidMessage(ValueError):
+    """Bytes that are not a valid message of their topic; str() is the dead-letter reason."""
