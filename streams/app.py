@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import faust
 
+from streams.pipeline import agents
+from streams.pipeline.partitioning import account_partitioner
+from streams.pipeline.provisioning import ensure_topics
 from streams.settings import Settings
+from streams.wire.decode import Decoder
+from streams.wire.rate_card import load_rate_card
+from streams.wire.schemas import Validators
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -18,6 +26,7 @@ def create_app(settings: Settings) -> faust.App:
         topic_allow_declare=True,
         key_serializer="raw",
         value_serializer="raw",
+        producer_partitioner=account_partitioner,
         consumer_auto_offset_reset="earliest",
         web_port=settings.web_port,
         web_host="127.0.0.1",
@@ -26,7 +35,22 @@ def create_app(settings: Settings) -> faust.App:
     )
 
 
+def create_pipeline(settings: Settings) -> faust.App:
+    """The metering worker: refuses to build with an invalid rate card (RateCardError)."""
+    validators = Validators()
+    rate_card = load_rate_card(settings.rate_card, validators)
+    app = create_app(settings)
+    agents.register(app, settings, rate_card, Decoder(validators))
+    return app
+
+
 def run_worker(app: faust.App, settings: Settings) -> None:
     """Run ``app`` in this process until SIGINT/SIGTERM, then shut down cleanly."""
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
     worker.execute_from_commandline()
+
+
+def run_pipeline(settings: Settings) -> None:
+    app = create_pipeline(settings)
+    asyncio.run(ensure_topics(settings))
+    run_worker(app, settings)

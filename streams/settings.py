@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -63,6 +64,15 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> list[str]:
         return self.broker.removeprefix("kafka://").split(";")
+
+    def as_environment(self) -> dict[str, str]:
+        """This process's environment with these settings, for a child process."""
+        values = {
+            f"STREAMS_{name.upper()}": str(value)
+            for name, value in self.model_dump().items()
+            if value is not None
+        }
+        return {**os.environ, **values}
 
     def topic(self, name: str) -> str:
         """The real name of a contract topic, e.g. ``usage.call-minutes``."""

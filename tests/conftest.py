@@ -11,6 +11,14 @@ pytest_plugins = ["tests.fixtures.broker", "tests.fixtures.workers"]
 INTEGRATION = Path(__file__).parent / "integration"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-replays",
+        action="store_true",
+        help="write the outputs of tests/recordings/ instead of comparing them",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if INTEGRATION in Path(item.fspath).parents:

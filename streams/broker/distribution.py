@@ -50,11 +50,16 @@ class KafkaDistribution:
         partial = self.libs.with_name("libs.partial")
         shutil.rmtree(partial, ignore_errors=True)
         command = [
-            mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
             f"-Dkafka.version={self.version}",
             f"-DoutputDirectory={partial}",
             "-DincludeScope=runtime",
-        ]  # fmt: skip
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             tail = (done.stdout + done.stderr).strip().splitlines()[-15:]

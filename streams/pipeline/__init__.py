@@ -1,0 +1,1 @@
+"""The Faust wiring: ingest (decode, validate, route by account) -> accounts (apply, emit)."""

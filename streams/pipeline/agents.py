@@ -1,0 +1,129 @@
+"""The Faust agents and tables of the metering pipeline. Thin: decode, route, call, send."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+
+import faust
+
+from streams.domain import RateCard
+from streams.pipeline.accounts import AccountBatch
+from streams.pipeline.ingest import route
+from streams.pipeline.records import Origin, record_from
+from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
+from streams.settings import Settings
+from streams.wire.decode import Decoder
+
+log = logging.getLogger(__name__)
+
+# A batch is what one take_events call hands over: at most this many inputs, or what
+# arrived within BATCH_WITHIN seconds. One flush and one state write per account per batch.
+BATCH_MAX = 1000
+BATCH_WITHIN = 0.05
+# Exit status of a worker that stopped itself on an unexpected error (EX_SOFTWARE).
+CRASHED = 70
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def register(app: faust.App, settings: Settings, rate_card: RateCard, decoder: Decoder) -> None:
+    names = TopicNames.from_settings(settings)
+    kinds = names.kind_of()
+    inputs = app.topic(*kinds, key_type=bytes, value_type=bytes)
+    account_inputs = app.topic(
+        names.account_inputs,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        internal=True,
+    )
+    outputs = {
+        name: app.topic(names.contract(name), key_type=bytes, value_type=bytes) for name in OUTPUTS
+    }
+    accounts = app.Table(
+        "accounts",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        use_partitioner=True,
+        help="Account state (balance, auto-recharge, pending request) by account id",
+    )
+    seen_inputs = app.Table(
+        "seen-inputs",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        use_partitioner=True,
+        help="Offset at which each input id was first applied, by account id + input id",
+    )
+    batch = AccountBatch(
+        rate_card=rate_card,
+        default_currency=settings.currency,
+        load_state=accounts.get,
+        seen_at=seen_inputs.get,
+    )
+
+    @app.agent(inputs, name="ingest")
+    async def ingest(stream: faust.StreamT) -> None:
+        dead_letters = outputs[DEAD_LETTER]
+        async for event in stream.events():
+            message = event.message
+            origin = Origin(message.topic, message.partition, message.offset, message.key)
+            with _crash_on_error("ingest"):
+                routed = route(decoder, kinds[message.topic], origin, message.value, _now())
+                if routed.reason is not None:
+                    log.warning(
+                        "dead letter from %s/%d@%d: %s",
+                        origin.topic,
+                        origin.partition,
+                        origin.offset,
+                        routed.reason,
+                    )
+                    dead_letters.send_soon(key=routed.key, value=routed.value)
+                else:
+                    account_inputs.send_soon(
+                        key=routed.key, value=routed.value, headers=routed.headers
+                    )
+
+    @app.agent(account_inputs, name="accounts")
+    async def apply_inputs(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
+            with _crash_on_error("accounts"):
+                records = [
+                    record_from(e.message.key, e.message.value, e.message.offset, e.message.headers)
+                    for e in events
+                ]
+                plan = batch.plan(records, _now())
+                for topic, key, value in plan.sends:
+                    outputs[topic].send_soon(key=key, value=value)
+                for seen_key, offset in plan.seen.items():
+                    seen_inputs[seen_key] = offset
+                # Outputs and dedupe records reach Kafka before the states that imply them.
+                await app.producer.flush()
+                for key, value in plan.states.items():
+                    accounts[key] = value
+
+
+class _crash_on_error:
+    """An unexpected error stops the process at once, before any offset is committed.
+
+    Faust would otherwise restart the agent and ack the batch in hand; a crash instead
+    makes Kafka redeliver everything since the last commit, which is always safe here.
+    """
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb) -> bool:
+        if error is not None and isinstance(error, Exception):
+            log.critical("agent %s failed; exiting without commit", self.agent, exc_info=error)
+            logging.shutdown()
+            os._exit(CRASHED)
+        return False

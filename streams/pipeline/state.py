@@ -1,0 +1,63 @@
+"""How an account's state is stored in its table: compact JSON, plus the applied offset.
+
+The offset is the position in the account-inputs partition up to which the state has
+applied its inputs: a redelivered input at or below it was applied already (see
+docs/idempotency.md).
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from streams.domain import AccountState, AutoRecharge, PendingRecharge
+
+
+def encode(state: AccountState, applied_offset: int) -> bytes:
+    auto, pending = state.auto_recharge, state.pending
+    return orjson.dumps(
+        [
+            applied_offset,
+            state.account_id,
+            state.currency,
+            state.balance,
+            state.seq,
+            None if auto is None else [auto.enabled, auto.recharge_amount, auto.trigger_balance],
+            None if pending is None else [pending.request_id, pending.amount, pending.requested_at],
+            state.recharges_requested,
+            state.failures_in_a_row,
+            state.notifications_sent,
+            state.exhausted_notified,
+            state.low_balance_notified,
+        ]
+    )
+
+
+def decode(stored: bytes) -> tuple[AccountState, int]:
+    (
+        applied_offset,
+        account_id,
+        currency,
+        balance,
+        seq,
+        auto,
+        pending,
+        recharges_requested,
+        failures_in_a_row,
+        notifications_sent,
+        exhausted_notified,
+        low_balance_notified,
+    ) = orjson.loads(stored)
+    state = AccountState(
+        account_id=account_id,
+        currency=currency,
+        balance=balance,
+        seq=seq,
+        auto_recharge=None if auto is None else AutoRecharge(*auto),
+        pending=None if pending is None else PendingRecharge(*pending),
+        recharges_requested=recharges_requested,
+        failures_in_a_row=failures_in_a_row,
+        notifications_sent=notifications_sent,
+        exhausted_notified=exhausted_notified,
+        low_balance_notified=low_balance_notified,
+    )
+    return state, applied_offset

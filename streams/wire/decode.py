@@ -1,0 +1,137 @@
+"""Input bytes -> a validated message -> a domain input, with a reason a person can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from streams.domain import (
+    AddFunds,
+    CallUsage,
+    ConferenceUsage,
+    ConfigureAutoRecharge,
+    Input,
+    RechargeResult,
+    parse_money,
+)
+from streams.wire.errors import InvalidMessage
+from streams.wire.schemas import Validators
+
+# Larger inputs are refused before parsing: a usage event is a few hundred bytes.
+MAX_MESSAGE_BYTES = 64 * 1024
+
+Message = dict[str, Any]
+
+
+class Decoder:
+    """Decodes and validates the messages of each input topic (by kind: see KINDS)."""
+
+    def __init__(self, validators: Validators) -> None:
+        self._validators = validators
+
+    def message(self, kind: str, payload: bytes | None) -> Message:
+        if payload is None:
+            raise InvalidMessage("empty message (no value)")
+        if len(payload) > MAX_MESSAGE_BYTES:
+            raise InvalidMessage(
+                f"message is {len(payload)} bytes, above the limit of {MAX_MESSAGE_BYTES}"
+            )
+        try:
+            message = orjson.loads(payload)
+        except orjson.JSONDecodeError as error:
+            raise InvalidMessage(_not_json(payload, error)) from None
+        if not isinstance(message, dict):
+            raise InvalidMessage(f"expected a JSON object, got {type(message).__name__}")
+        schema = kind if kind != "command" else _command_schema(message)
+        self._validators.check(schema, message)
+        return message
+
+
+def _not_json(payload: bytes, error: orjson.JSONDecodeError) -> str:
+    try:
+        payload.decode()
+    except UnicodeDecodeError as bad:
+        return f"not UTF-8 text (byte {bad.start} is 0x{payload[bad.start]:02x})"
+    return f"not valid JSON: {error}"
+
+
+def _command_schema(message: Mapping[str, Any]) -> str:
+    command_type = message.get("type")
+    if command_type == "add_funds":
+        return "add-funds"
+    if command_type == "configure_auto_recharge":
+        return "configure-auto-recharge"
+    raise InvalidMessage(
+        f"type: {command_type!r} is not one of 'add_funds', 'configure_auto_recharge'"
+    )
+
+
+def _call(m: Message) -> CallUsage:
+    return CallUsage(
+        m["event_id"],
+        m["account_id"],
+        m["occurred_at"],
+        m["call_type"],
+        m["direction"],
+        m["country"],
+        int(m["duration_seconds"]),  # JSON Schema lets 12.0 pass as an integer
+    )
+
+
+def _conference(m: Message) -> ConferenceUsage:
+    return ConferenceUsage(
+        m["event_id"],
+        m["account_id"],
+        m["occurred_at"],
+        m["leg"],
+        m["country"],
+        int(m["duration_seconds"]),  # JSON Schema lets 12.0 pass as an integer
+    )
+
+
+def _command(m: Message) -> AddFunds | ConfigureAutoRecharge:
+    if m["type"] == "add_funds":
+        return AddFunds(
+            m["command_id"],
+            m["account_id"],
+            m["issued_at"],
+            parse_money(m["amount"]),
+            m["currency"],
+        )
+    return ConfigureAutoRecharge(
+        m["command_id"],
+        m["account_id"],
+        m["issued_at"],
+        m["enabled"],
+        parse_money(m["recharge_amount"]),
+        parse_money(m["trigger_balance"]),
+        m["currency"],
+    )
+
+
+def _result(m: Message) -> RechargeResult:
+    return RechargeResult(
+        m["request_id"],
+        m["account_id"],
+        m["completed_at"],
+        m["status"] == "succeeded",
+        parse_money(m["amount"]),
+        m["currency"],
+        m.get("reason"),
+    )
+
+
+# Message kind -> builder of the domain input from a validated message.
+TO_DOMAIN: dict[str, Callable[[Message], Input]] = {
+    "call-usage": _call,
+    "conference-usage": _conference,
+    "command": _command,
+    "recharge-result": _result,
+}
+
+
+def input_id(message: Message) -> str:
+    """The unique id every input carries, whatever its kind."""
+    return message.get("event_id") or message.get("command_id") or message["request_id"]
