@@ -60,33 +60,29 @@ def broker(port: int, state_dir: Path | None) -> None:
 @main.command()
 def worker() -> None:
     """Start one worker of the consumer group (configured by STREAMS_* variables)."""
-    from streams.app import create_app, run_worker
+    from streams.app import run_pipeline
+    from streams.domain import RateCardError
 
     settings = _settings()
-    run_worker(create_app(settings), settings)
+    try:
+        run_pipeline(settings)
+    except RateCardError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()
 @click.option("--port", default=9092, show_default=True, help="Client port of the local broker.")
-def demo(port: int) -> None:
-    """Start a local broker and one worker against it, until interrupted."""
-    from streams.app import create_app, run_worker
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
+def demo(port: int, seed: int) -> None:
+    """A local broker, a worker, a day of traffic and billing, a report; then stops them."""
+    from streams.demo.run import run_demo
 
     settings = _settings()
     with tempfile.TemporaryDirectory(prefix="streams-demo-") as scratch:
-        local = LocalBroker(KafkaDistribution(settings.cache_dir), Path(scratch) / "kafka", port)
-        click.echo(f"starting Apache Kafka {local.distribution.version} on {local.url}")
         try:
-            local.start()
-        except (BrokerError, DistributionError) as error:
+            run_demo(settings, port, Path(scratch), seed)
+        except (BrokerError, DistributionError, TimeoutError) as error:
             raise click.ClickException(str(error)) from None
-        try:
-            worker_settings = load_settings(broker=local.url, data_dir=Path(scratch) / "worker")
-            click.echo(f"broker ready; starting a worker (HTTP on :{worker_settings.web_port})")
-            run_worker(create_app(worker_settings), worker_settings)
-        finally:
-            local.stop()
-            click.echo("broker stopped")
 
 
 def _settings() -> Settings:

@@ -57,7 +57,8 @@ def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             f"log.dirs={log_dir}",
             "num.partitions=1",
-            "auto.create.topics.enable=true",
+            # Topics are created on purpose, with their partition count, never by a typo.
+            "auto.create.topics.enable=false",
             # One node: every internal topic has a single replica.
             "offsets.topic.replication.factor=1",
             "offsets.topic.num.partitions=8",

@@ -1,0 +1,172 @@
+"""A day of realistic traffic for a few organisations, reproducible from a seed."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import orjson
+
+from streams.pipeline.topics import CALL_USAGE, COMMANDS, CONFERENCE_USAGE
+
+COUNTRIES = ["US", "GB", "DE", "NO", "IN", "JP", "BR", "FR"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    topic: str  # contract name, before any prefix
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    account_id: str
+    funds: str
+    calls: int
+    conference_legs: int
+    auto_recharge: tuple[bool, str, str] | None  # enabled, recharge amount, trigger
+    keyed: bool = True  # False: the telephony system sends without a Kafka key
+
+
+ORGANISATIONS = [
+    Organisation("contoso", "20.00", 180, 90, (True, "25.00", "10.00")),
+    Organisation("fabrikam", "4.00", 120, 40, (False, "10.00", "2.00")),
+    Organisation("northwind", "8.00", 150, 60, (True, "15.00", "5.00"), keyed=False),
+    Organisation("tailspin", "50.00", 60, 30, None),
+]
+
+
+def _at(start: datetime, seconds: float) -> str:
+    return (start + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _message(topic: str, key: str | None, body: dict) -> Message:
+    return Message(topic, key.encode() if key else None, orjson.dumps(body))
+
+
+def commands(start: datetime) -> list[Message]:
+    """What the admins do first: add funds and set auto-recharge."""
+    out = []
+    for n, org in enumerate(ORGANISATIONS):
+        out.append(
+            _message(
+                COMMANDS,
+                org.account_id,
+                {
+                    "command_id": f"{org.account_id}-funds-1",
+                    "account_id": org.account_id,
+                    "type": "add_funds",
+                    "amount": org.funds,
+                    "currency": "USD",
+                    "issued_at": _at(start, n),
+                },
+            )
+        )
+        if org.auto_recharge:
+            enabled, amount, trigger = org.auto_recharge
+            out.append(
+                _message(
+                    COMMANDS,
+                    org.account_id,
+                    {
+                        "command_id": f"{org.account_id}-auto-1",
+                        "account_id": org.account_id,
+                        "type": "configure_auto_recharge",
+                        "enabled": enabled,
+                        "recharge_amount": amount,
+                        "trigger_balance": trigger,
+                        "currency": "USD",
+                        "issued_at": _at(start, 30 + n),
+                    },
+                )
+            )
+    return out
+
+
+def usage(seed: int, start: datetime) -> list[Message]:
+    """Calls and conference legs over the working day, interleaved across organisations."""
+    rng = random.Random(seed)
+    events: list[tuple[float, Message]] = []
+    for org in ORGANISATIONS:
+        key = org.account_id if org.keyed else None
+        for n in range(org.calls):
+            at = rng.uniform(3600, 9 * 3600)
+            international = rng.random() < 0.1
+            events.append(
+                (
+                    at,
+                    _message(
+                        CALL_USAGE,
+                        key,
+                        {
+                            "event_id": f"{org.account_id}-call-{n}",
+                            "account_id": org.account_id,
+                            "user_id": f"user{rng.randint(1, 25)}@{org.account_id}.com",
+                            "occurred_at": _at(start, at),
+                            "call_type": "international" if international else "domestic",
+                            "direction": "outbound" if rng.random() < 0.7 else "inbound",
+                            "country": rng.choice(COUNTRIES) if international else "US",
+                            "duration_seconds": int(rng.expovariate(1 / 240)),
+                        },
+                    ),
+                )
+            )
+        for n in range(org.conference_legs):
+            at = rng.uniform(3600, 9 * 3600)
+            events.append(
+                (
+                    at,
+                    _message(
+                        CONFERENCE_USAGE,
+                        key,
+                        {
+                            "event_id": f"{org.account_id}-leg-{n}",
+                            "account_id": org.account_id,
+                            "conference_id": f"{org.account_id}-conf-{n // 4}",
+                            "occurred_at": _at(start, at),
+                            "leg": rng.choice(["dial_out", "toll_free_dial_in", "toll_dial_in"]),
+                            "country": rng.choice(["US", "GB", "DE", "CA"]),
+                            "duration_seconds": int(rng.uniform(60, 1800)),
+                        },
+                    ),
+                )
+            )
+    events.sort(key=lambda pair: pair[0])
+    return [message for _, message in events]
+
+
+def bad_messages(start: datetime) -> list[Message]:
+    """Input a real deployment sees now and then; each must end in the dead letter."""
+    call = {
+        "event_id": "bad-1",
+        "account_id": "contoso",
+        "occurred_at": _at(start, 5000),
+        "call_type": "domestic",
+        "direction": "outbound",
+        "country": "US",
+        "duration_seconds": -5,
+    }
+    return [
+        Message(CALL_USAGE, b"contoso", b'{"event_id": "truncated", "account_id": "con'),
+        _message(CALL_USAGE, "contoso", call),
+        _message(
+            CALL_USAGE,
+            "contoso",
+            {**call, "event_id": "bad-2", "call_type": "premium", "duration_seconds": 60},
+        ),
+        _message(
+            COMMANDS,
+            "tailspin",
+            {
+                "command_id": "tailspin-funds-eur",
+                "account_id": "tailspin",
+                "type": "add_funds",
+                "amount": "10.00",
+                "currency": "EUR",
+                "issued_at": _at(start, 6000),
+            },
+        ),
+        Message(COMMANDS, None, b"\xff\xfe not even text"),
+    ]
