@@ -8,7 +8,7 @@ import faust
 
 from streams.pipeline import agents
 from streams.pipeline.partitioning import account_partitioner
-from streams.pipeline.provisioning import ensure_topics
+from streams.pipeline.provisioning import ensure_topics, topic_specs
 from streams.settings import Settings
 from streams.wire.decode import Decoder
 from streams.wire.rate_card import load_rate_card
@@ -52,5 +52,5 @@ def run_worker(app: faust.App, settings: Settings) -> None:
 
 def run_pipeline(settings: Settings) -> None:
     app = create_pipeline(settings)
-    asyncio.run(ensure_topics(settings))
+    asyncio.run(ensure_topics(settings, topic_specs(app, settings)))
     run_worker(app, settings)

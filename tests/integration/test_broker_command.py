@@ -12,6 +12,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from streams.broker.local import free_port
+from tests.fixtures.kafka_io import create_topics
 
 READY = re.compile(r"ready at (kafka://127\.0\.0\.1:(\d+))")
 
@@ -44,6 +45,7 @@ async def test_broker_command_serves_transactions_and_stops_cleanly(tmp_path) ->
 
         bootstrap = f"127.0.0.1:{port}"
         topic = f"smoke-{uuid.uuid4().hex}"
+        await create_topics(bootstrap, [topic], partitions=1)
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, transactional_id=f"smoke-{uuid.uuid4().hex}"
         )
