@@ -19,14 +19,6 @@ class CallUsage:
     country: str
     duration_seconds: int
 
-    @property
-    def input_id(self) -> str:
-        return self.event_id
-
-    @property
-    def at(self) -> str:
-        return self.occurred_at
-
 
 @dataclass(frozen=True, slots=True)
 class ConferenceUsage:
@@ -37,14 +29,6 @@ class ConferenceUsage:
     country: str
     duration_seconds: int
 
-    @property
-    def input_id(self) -> str:
-        return self.event_id
-
-    @property
-    def at(self) -> str:
-        return self.occurred_at
-
 
 @dataclass(frozen=True, slots=True)
 class AddFunds:
@@ -53,14 +37,6 @@ class AddFunds:
     issued_at: str
     amount: int
     currency: str
-
-    @property
-    def input_id(self) -> str:
-        return self.command_id
-
-    @property
-    def at(self) -> str:
-        return self.issued_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +49,6 @@ class ConfigureAutoRecharge:
     trigger_balance: int
     currency: str
 
-    @property
-    def input_id(self) -> str:
-        return self.command_id
-
-    @property
-    def at(self) -> str:
-        return self.issued_at
-
 
 @dataclass(frozen=True, slots=True)
 class RechargeResult:
@@ -91,14 +59,6 @@ class RechargeResult:
     amount: int
     currency: str
     reason: str | None = None
-
-    @property
-    def input_id(self) -> str:
-        return self.request_id
-
-    @property
-    def at(self) -> str:
-        return self.completed_at
 
 
 Usage = CallUsage | ConferenceUsage

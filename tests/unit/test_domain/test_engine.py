@@ -8,6 +8,7 @@ from streams.domain import (
     Input,
     LedgerEntry,
     Notification,
+    RateCard,
     RechargeRequested,
     apply,
     format_money,
@@ -69,6 +70,27 @@ def test_inbound_calls_are_free_without_an_inbound_rate() -> None:
     assert len(ledger(result)) == 1
     assert result.rejected == []
     assert balance(result) == "10.00"
+
+
+def test_inbound_calls_are_charged_where_an_inbound_rate_says_so() -> None:
+    card = RateCard.from_rows(
+        [
+            {
+                "service": "call",
+                "kind": "domestic",
+                "country": "US",
+                "currency": "USD",
+                "per_minute": "0.0100",
+                "increment_seconds": 60,
+                "direction": "inbound",
+            },
+        ]
+    )
+    inbound = call(90, direction="inbound")
+    result = apply(None, ACCOUNT, [inbound], rate_card=card, default_currency="USD")
+    assert ledger(result)[0].amount == -20_000
+    outbound = apply(None, ACCOUNT, [call(90)], rate_card=card, default_currency="USD")
+    assert outbound.rejected[0].reason == "no rate for call domestic to US in USD"
 
 
 def test_usage_without_a_rate_in_the_accounts_currency_is_rejected() -> None:
