@@ -7,6 +7,7 @@ import asyncio
 import faust
 
 from streams.pipeline import agents
+from streams.pipeline.drain import Drain
 from streams.pipeline.partitioning import account_partitioner
 from streams.pipeline.provisioning import ensure_topics, topic_specs
 from streams.settings import Settings
@@ -28,6 +29,8 @@ def create_app(settings: Settings) -> faust.App:
         value_serializer="raw",
         producer_partitioner=account_partitioner,
         consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         web_port=settings.web_port,
         web_host="127.0.0.1",
         web_bind="0.0.0.0",
@@ -35,22 +38,40 @@ def create_app(settings: Settings) -> faust.App:
     )
 
 
-def create_pipeline(settings: Settings) -> faust.App:
+def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
     """The metering worker: refuses to build with an invalid rate card (RateCardError)."""
     validators = Validators()
     rate_card = load_rate_card(settings.rate_card, validators)
     app = create_app(settings)
-    agents.register(app, settings, rate_card, Decoder(validators))
+    agents.register(app, settings, rate_card, Decoder(validators), drain)
     return app
 
 
-def run_worker(app: faust.App, settings: Settings) -> None:
-    """Run ``app`` in this process until SIGINT/SIGTERM, then shut down cleanly."""
-    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True)
+class _DrainingWorker(faust.Worker):
+    """A Faust worker whose SIGTERM and SIGINT finish the batches in hand, then exit."""
+
+    def __init__(self, app: faust.App, drain: Drain, **options: object) -> None:
+        super().__init__(app, **options)
+        self.drain = drain
+
+    def _on_sigterm(self) -> None:
+        self.drain.stop()
+
+    def _on_sigint(self) -> None:
+        self.drain.stop()
+
+
+def run_worker(app: faust.App, settings: Settings, drain: Drain | None = None) -> None:
+    """Run ``app`` in this process until SIGINT/SIGTERM."""
+    options = {"loglevel": settings.log_level, "quiet": True}
+    worker = (
+        faust.Worker(app, **options) if drain is None else _DrainingWorker(app, drain, **options)
+    )
     worker.execute_from_commandline()
 
 
 def run_pipeline(settings: Settings) -> None:
-    app = create_pipeline(settings)
+    drain = Drain()
+    app = create_pipeline(settings, drain)
     asyncio.run(ensure_topics(settings, topic_specs(app, settings)))
-    run_worker(app, settings)
+    run_worker(app, settings, drain)

@@ -45,8 +45,16 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]*$",
         description="prepended to every contract topic name (isolated pipelines on one cluster)",
     )
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+    # exactly_once (Kafka transactions) is not offered yet: Faust's transaction manager
+    # has no send_soon, and ingest's forward lands in another partition's transaction.
+    processing_guarantee: Literal["at_least_once"] = Field(
         "at_least_once", description="Faust processing guarantee"
+    )
+    session_timeout: float = Field(
+        10.0,
+        ge=6.0,
+        le=300.0,
+        description="seconds after which a silent worker's partitions go to the others",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     cache_dir: Path = Field(

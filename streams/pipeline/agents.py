@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import faust
 
 from streams.domain import RateCard
-from streams.pipeline.accounts import AccountBatch
+from streams.pipeline.accounts import AccountBatch, Plan
+from streams.pipeline.drain import Drain
 from streams.pipeline.ingest import route
 from streams.pipeline.records import Origin, record_from
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
@@ -30,7 +33,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def register(app: faust.App, settings: Settings, rate_card: RateCard, decoder: Decoder) -> None:
+def register(
+    app: faust.App, settings: Settings, rate_card: RateCard, decoder: Decoder, drain: Drain
+) -> None:
     names = TopicNames.from_settings(settings)
     kinds = names.kind_of()
     inputs = app.topic(*kinds, key_type=bytes, value_type=bytes)
@@ -67,45 +72,74 @@ def register(app: faust.App, settings: Settings, rate_card: RateCard, decoder: D
         seen_at=seen_inputs.get,
     )
 
-    @app.agent(inputs, name="ingest")
-    async def ingest(stream: faust.StreamT) -> None:
-        dead_letters = outputs[DEAD_LETTER]
-        async for event in stream.events():
+    async def forward(events: list[faust.EventT]) -> None:
+        sends = []
+        for event in events:
             message = event.message
             origin = Origin(message.topic, message.partition, message.offset, message.key)
-            with _crash_on_error("ingest"):
-                routed = route(decoder, kinds[message.topic], origin, message.value, _now())
-                if routed.reason is not None:
-                    log.warning(
-                        "dead letter from %s/%d@%d: %s",
-                        origin.topic,
-                        origin.partition,
-                        origin.offset,
-                        routed.reason,
+            routed = route(decoder, kinds[message.topic], origin, message.value, _now())
+            if routed.reason is None:
+                sends.append(
+                    account_inputs.send(
+                        key=routed.key, value=routed.value, headers=routed.headers, force=True
                     )
-                    dead_letters.send_soon(key=routed.key, value=routed.value)
-                else:
-                    account_inputs.send_soon(
-                        key=routed.key, value=routed.value, headers=routed.headers
-                    )
+                )
+                continue
+            log.warning(
+                "dead letter from %s/%d@%d: %s",
+                origin.topic,
+                origin.partition,
+                origin.offset,
+                routed.reason,
+            )
+            sends.append(outputs[DEAD_LETTER].send(key=routed.key, value=routed.value, force=True))
+        await _delivered(sends)
+
+    async def deliver(plan: Plan) -> None:
+        await _delivered(
+            [
+                outputs[topic].send(key=key, value=value, force=True)
+                for topic, key, value in plan.sends
+            ]
+            + [seen_log.send(key=key, value=value, force=True) for key, value in plan.seen.items()]
+        )
+        seen_inputs.raw_update(plan.seen)
+        # Only now that its outputs and dedupe records are in Kafka, the new states.
+        await _delivered(
+            [
+                accounts_log.send(key=key, value=value, force=True)
+                for key, value in plan.states.items()
+            ]
+        )
+        accounts.raw_update(plan.states)
+
+    seen_log, accounts_log = seen_inputs.changelog_topic, accounts.changelog_topic
+
+    @app.agent(inputs, name="ingest")
+    async def ingest(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
+            with drain.batch(), _crash_on_error("ingest"):
+                await forward(events)
 
     @app.agent(account_inputs, name="accounts")
     async def apply_inputs(stream: faust.StreamT) -> None:
         async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
-            with _crash_on_error("accounts"):
+            with drain.batch(), _crash_on_error("accounts"):
                 records = [
                     record_from(e.message.key, e.message.value, e.message.offset, e.message.headers)
                     for e in events
                 ]
-                plan = batch.plan(records, _now())
-                for topic, key, value in plan.sends:
-                    outputs[topic].send_soon(key=key, value=value)
-                for seen_key, offset in plan.seen.items():
-                    seen_inputs[seen_key] = offset
-                # Outputs and dedupe records reach Kafka before the states that imply them.
-                await app.producer.flush()
-                for key, value in plan.states.items():
-                    accounts[key] = value
+                await deliver(batch.plan(records, _now()))
+
+
+async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
+    """Hand each message to the producer, in order, then wait until the broker has all.
+
+    Writes go straight to the Kafka client, not through Faust's buffer, whose flush may
+    return before the buffer is empty.
+    """
+    receipts = [await send for send in sends]
+    await asyncio.gather(*receipts)
 
 
 class _crash_on_error:

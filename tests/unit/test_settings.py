@@ -39,7 +39,7 @@ def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch) -> None
         ("STREAMS_WEB_PORT", "70000", "less than or equal to 65535"),
         ("STREAMS_BROKER", "localhost:9092", "expected kafka://host:port"),
         ("STREAMS_CURRENCY", "usd", "STREAMS_CURRENCY='usd'"),
-        ("STREAMS_PROCESSING_GUARANTEE", "twice", "'at_least_once' or 'exactly_once'"),
+        ("STREAMS_PROCESSING_GUARANTEE", "exactly_once", "'at_least_once'"),
         ("STREAMS_PARTITIONS", "0", "STREAMS_PARTITIONS='0'"),
     ],
 )
