@@ -17,7 +17,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="write the outputs of tests/recordings/ instead of comparing them",
     )
-    crash = parser.getgroup("crash test", "length of tests/integration/test_crash.py")
+    crash = parser.getgroup("crash test", "tests/integration/test_crash.py")
+    crash.addoption("--crash", action="store_true", help="run the crash test (opt-in for now)")
     crash.addoption("--crash-seed", type=int, default=20261124, help="seed of the run")
     crash.addoption("--crash-events", type=int, default=4000, help="usage events")
     crash.addoption("--crash-accounts", type=int, default=200, help="accounts")

@@ -119,7 +119,7 @@ def register(
     async def ingest(stream: faust.StreamT) -> None:
         async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
             with drain.batch(), _crash_on_error("ingest"):
-                await forward(events)
+                await _finish(forward(events))
 
     @app.agent(account_inputs, name="accounts")
     async def apply_inputs(stream: faust.StreamT) -> None:
@@ -129,7 +129,7 @@ def register(
                     record_from(e.message.key, e.message.value, e.message.offset, e.message.headers)
                     for e in events
                 ]
-                await deliver(batch.plan(records, _now()))
+                await _finish(deliver(batch.plan(records, _now())))
 
 
 async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
@@ -140,6 +140,21 @@ async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
     """
     receipts = [await send for send in sends]
     await asyncio.gather(*receipts)
+
+
+async def _finish(work: Awaitable[None]) -> None:
+    """Write a batch to the end even if the agent is cancelled meanwhile.
+
+    Leaving take_events acks the batch, and a commit may follow: every write of the
+    batch must be in Kafka by then.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        log.warning("agent cancelled while writing a batch; finishing the batch first")
+        await task
+        raise
 
 
 class _crash_on_error:
