@@ -7,6 +7,7 @@ import asyncio
 import faust
 
 from streams.pipeline import agents
+from streams.pipeline.consumer import MeteringApp
 from streams.pipeline.drain import Drain
 from streams.pipeline.partitioning import account_partitioner
 from streams.pipeline.provisioning import ensure_topics, topic_specs
@@ -18,7 +19,7 @@ from streams.wire.schemas import Validators
 
 def create_app(settings: Settings) -> faust.App:
     """A Faust app speaking raw bytes: decoding and validation are ours, on the hot path."""
-    return faust.App(
+    return MeteringApp(
         settings.app_id,
         broker=settings.broker,
         datadir=str(settings.data_dir),

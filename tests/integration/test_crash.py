@@ -147,16 +147,25 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
             expected_sources = set(load.charges) | load.funds_commands
             consumed = [prefix + topic for topic in INPUTS] + [f"{app_id}-account-inputs"]
 
+            progress: dict[str, object] = {}
+
             async def settled() -> bool:
                 sources = {e["source_id"] for e in outputs.of("credits.ledger")}
+                missing = (expected_sources | set(billing.credited)) - sources
                 requests = len(outputs.of("credits.recharge-requested"))
-                return (
-                    sources >= expected_sources | set(billing.credited)
-                    and billing.answered == requests
-                    and await group_lag(kafka.bootstrap, app_id, consumed) == 0
+                lag = await group_lag(kafka.bootstrap, app_id, consumed)
+                progress.update(
+                    missing=len(missing),
+                    missing_sample=sorted(missing)[:5],
+                    unanswered=requests - billing.answered,
+                    lag=lag,
                 )
+                return not missing and billing.answered == requests and lag == 0
 
-            await wait_until(settled, timeout=180, what="the pipeline to settle", every=1.0)
+            try:
+                await wait_until(settled, timeout=180, what="the pipeline to settle", every=1.0)
+            except TimeoutError as timeout:
+                raise AssertionError(f"{timeout}: {progress}") from timeout
     finally:
         await producer.stop()
     elapsed = time.monotonic() - started
