@@ -22,10 +22,7 @@ from faust.types.transports import TransportT
 class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
     def ack(self, message: Message) -> bool:
         app = self.app
-        if (
-            message.generation_id != app.consumer_generation_id
-            or not app.flow_control.is_active()
-        ):
+        if message.generation_id != app.consumer_generation_id or not app.flow_control.is_active():
             message.acked = True
             self._unacked_messages.discard(message)
             return False
