@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import random
 import time
 import uuid
@@ -25,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.admin import group_lag
 from tests.fixtures.broker import Kafka, announce
-from tests.fixtures.kafka_io import create_topics
+from tests.fixtures.kafka_io import create_topics, find_in_topic
 from tests.fixtures.load import generate
 from tests.fixtures.outputs import OutputReader
 from tests.fixtures.waiting import wait_until
@@ -122,7 +123,7 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
         "STREAMS_PARTITIONS": "8",
         "STREAMS_PROCESSING_GUARANTEE": guarantee,
         "STREAMS_SESSION_TIMEOUT": "6",
-        "STREAMS_LOG_LEVEL": "WARNING",
+        "STREAMS_LOG_LEVEL": os.environ.get("CRASH_LOG_LEVEL", "WARNING"),
     }
     live = [
         workers.start("streams worker", env, name=f"w{n}") for n in range(option("--crash-workers"))
@@ -165,7 +166,14 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
             try:
                 await wait_until(settled, timeout=180, what="the pipeline to settle", every=1.0)
             except TimeoutError as timeout:
-                raise AssertionError(f"{timeout}: {progress}") from timeout
+                missing = [source.encode() for source in progress["missing_sample"]]
+                where = [
+                    *await find_in_topic(kafka.bootstrap, f"{app_id}-account-inputs", missing),
+                    *await find_in_topic(
+                        kafka.bootstrap, f"{app_id}-seen-inputs-changelog", missing
+                    ),
+                ]
+                raise AssertionError(f"{timeout}: {progress}; found: {where}") from timeout
     finally:
         await producer.stop()
     elapsed = time.monotonic() - started
