@@ -18,11 +18,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the outputs of tests/recordings/ instead of comparing them",
     )
     crash = parser.getgroup("crash test", "tests/integration/test_crash.py")
-    crash.addoption("--crash", action="store_true", help="run the crash test (opt-in for now)")
     crash.addoption("--crash-seed", type=int, default=20261124, help="seed of the run")
     crash.addoption("--crash-events", type=int, default=4000, help="usage events")
     crash.addoption("--crash-accounts", type=int, default=200, help="accounts")
-    crash.addoption("--crash-kills", type=int, default=3, help="workers killed (SIGKILL)")
+    crash.addoption("--crash-kills", type=int, default=3, help="workers stopped and replaced")
     crash.addoption("--crash-workers", type=int, default=2, help="workers in the group")
 
 

@@ -1,25 +1,59 @@
-"""A Faust consumer whose commits never pass a message the agents did not process.
+"""A Faust consumer that never lets a message be skipped and then committed over.
 
-Faust 0.15.3 acks every message its streams skip while a rebalance is under way (flow
-control suspended, or the message fetched in an older generation). An ack is a promise
-that the offset may be committed. Those acks of skipped messages stay in the consumer's
-ack list, and when the partition comes back to the same worker they are committed: the
-group's position then jumps over messages nobody processed. The crash test lost the
-first recharge results of a partition this way.
+Faust 0.15.3 loses messages around rebalances in two ways the crash test found:
 
-Here an ack only counts when it comes from the current generation with the flow
-running. A refused ack costs nothing but a redelivery, which the dedupe absorbs.
+1. It acks the messages its streams skip while a rebalance is under way (flow control
+   suspended, or fetched in an older generation). Acks are what it commits, so a
+   partition that came back to the same worker could be committed past messages nobody
+   processed. Here an ack only counts when it comes from the current generation with the
+   flow running; a refused ack costs a redelivery, which the dedupe absorbs.
+2. Its fetch loop sometimes hands the streams a partition's messages with a hole at the
+   start (seen on partitions with no committed offset yet, after a rebalance): the
+   messages below the hole never reach an agent, and the next commit jumps over them.
+
+For the second, every message handed to the streams must continue its partition where
+the last one stopped, starting from where Kafka positions the group (the committed
+offset, or the log start). A hole is checked against the group and the log: a hole the
+previous owner committed over is fine (it processed those messages), so are offsets that
+hold no record (transaction markers, compaction); real records in it mean Faust skipped
+them, and the worker exits before anything past the hole is processed, so Kafka
+delivers them again after the restart (the process supervisor restarts the worker).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
 import faust
+from aiokafka import AIOKafkaConsumer
+from aiokafka import TopicPartition as KafkaTopicPartition
 from faust.transport.drivers import aiokafka as aiokafka_driver
-from faust.types import Message
+from faust.types import TP, Message
 from faust.types.transports import TransportT
+
+log = logging.getLogger(__name__)
+
+# Exit status of a worker that stopped itself on an unexpected state (EX_SOFTWARE).
+SKIPPED_MESSAGES = 70
+# One-second reads of a hole before giving up on telling a real hole from an empty one.
+READ_ATTEMPTS = 30
 
 
 class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._next_offset: dict[TP, int] = {}
+        self._delivered_since_seek: set[TP] = set()
+        deliver = self.callback
+
+        async def deliver_in_order(message: Message) -> None:
+            await self._check_continuity(message)
+            await deliver(message)
+
+        self.callback: Callable[[Message], Awaitable[None]] = deliver_in_order
+
     def ack(self, message: Message) -> bool:
         app = self.app
         if message.generation_id != app.consumer_generation_id or not app.flow_control.is_active():
@@ -27,6 +61,76 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             self._unacked_messages.discard(message)
             return False
         return super().ack(message)
+
+    async def perform_seek(self) -> None:
+        """After Faust positions the partitions, note where each must continue from."""
+        self._delivered_since_seek.clear()
+        await super().perform_seek()
+        assigned = self.assignment()
+        starts = {tp: offset for tp, offset in self._committed_offset.items() if offset}
+        never_committed = [tp for tp in assigned if tp not in starts]
+        if never_committed:
+            starts.update(await self.earliest_offsets(*never_committed))
+        for tp in list(self._next_offset):
+            if tp not in assigned:
+                del self._next_offset[tp]
+        for tp, offset in starts.items():
+            # A message handed over while this ran is further along than the baseline.
+            if tp in assigned and tp not in self._delivered_since_seek:
+                self._next_offset[tp] = offset
+
+    async def _check_continuity(self, message: Message) -> None:
+        tp = message.tp
+        if not self.app.topics.acks_enabled_for(tp.topic):
+            return  # a changelog read by table recovery, which seeks where it likes
+        expected = self._next_offset.get(tp)
+        if expected is not None and message.offset > expected:
+            skipped = await self._records_between(tp, expected, message.offset)
+            if skipped:
+                log.critical(
+                    "%s[%d]: offsets %s (of %d) were fetched but never handed to an agent "
+                    "(next handed: %d, generation %s); exiting without commit so that Kafka "
+                    "delivers them again",
+                    tp.topic,
+                    tp.partition,
+                    skipped[:10],
+                    len(skipped),
+                    message.offset,
+                    message.generation_id,
+                )
+                logging.shutdown()
+                os._exit(SKIPPED_MESSAGES)
+        if expected is None or message.offset >= expected:
+            self._next_offset[tp] = message.offset + 1
+        self._delivered_since_seek.add(tp)
+
+    async def _records_between(self, tp: TP, start: int, end: int) -> list[int]:
+        """Offsets in [start, end) of ``tp`` that hold a record a consumer would see."""
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=[url.authority for url in self.app.conf.broker_consumer],
+            group_id=self.app.conf.id,  # only to read the group's committed offset
+            enable_auto_commit=False,
+            isolation_level="read_committed" if self.in_transaction else "read_uncommitted",
+        )
+        await reader.start()
+        try:
+            partition = KafkaTopicPartition(tp.topic, tp.partition)
+            reader.assign([partition])
+            # The previous owner may have committed past the hole after this worker read
+            # the committed offsets: then those messages were processed there.
+            committed = await reader.committed(partition)
+            if committed is not None and committed >= end:
+                return []
+            reader.seek(partition, max(start, committed or 0))
+            found: list[int] = []
+            for _ in range(READ_ATTEMPTS):
+                if await reader.position(partition) >= end:
+                    return found
+                batch = await reader.getmany(partition, timeout_ms=1000)
+                found += [r.offset for r in batch.get(partition, []) if r.offset < end]
+            return found or [start]  # the log could not be read: assume the worst
+        finally:
+            await reader.stop()
 
 
 class _Transport(aiokafka_driver.Transport):

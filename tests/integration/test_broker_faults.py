@@ -1,0 +1,110 @@
+"""The broker goes away and comes back: workers wait, reconnect and catch up, losing nothing.
+
+Each test runs its own broker (the project's LocalBroker), so stopping it disturbs no
+other test. The outage lasts longer than the group's session timeout on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from streams.broker import KafkaDistribution, LocalBroker
+from streams.settings import Settings
+from tests.fixtures.books import Billing, Run, check_books, settle
+from tests.fixtures.broker import announce
+from tests.fixtures.load import generate
+from tests.fixtures.outputs import OutputReader
+from tests.fixtures.waiting import wait_until
+from tests.fixtures.workers import Workers
+
+OUTAGE_SECONDS = 10.0  # longer than the workers' 6 s session timeout
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker of this test's own, not yet started."""
+    local = LocalBroker(KafkaDistribution(Settings().cache_dir), tmp_path / "kafka", heap="512m")
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+async def test_a_worker_started_before_the_broker_waits_for_it(
+    broker: LocalBroker, workers: Workers, request: pytest.FixtureRequest
+) -> None:
+    run = Run.new(broker.bootstrap, "early")
+    worker = workers.start("streams worker", run.env(broker=broker.url, log_level="INFO"))
+
+    async def waiting() -> bool:
+        assert worker.alive, f"the worker exited while the broker was down:\n{worker.log()}"
+        return f"waiting for Kafka at {broker.url}" in worker.log()
+
+    await wait_until(waiting, timeout=60, what="the worker to say it waits for Kafka")
+    tries_before = worker.log().count("waiting for Kafka at")
+    await asyncio.to_thread(broker.start)
+    await workers.wait_stable(run.app_id, members=1, timeout=120, bootstrap=broker.bootstrap)
+    assert worker.log().count("waiting for Kafka at") <= tries_before + 1
+
+    load = generate(7, accounts=20, events=300)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    await producer.start()
+    billing = Billing(producer, run.prefix + "billing.recharge-results", seed=7)
+    try:
+        async with OutputReader(broker.bootstrap, run.prefix, on_new=billing.on_output) as outputs:
+            await run.send(producer, load.commands)
+            await run.send(producer, load.usage)
+            await settle(run, load, outputs, billing)
+    finally:
+        await producer.stop()
+    check_books(load, outputs, billing)
+    announce(request.config, f"a worker waited {tries_before} tries for the broker, then ran")
+
+
+@pytest.mark.parametrize("fault", ["stop", "kill"])
+async def test_workers_ride_out_a_broker_outage_mid_stream(
+    broker: LocalBroker, workers: Workers, request: pytest.FixtureRequest, fault: str
+) -> None:
+    await asyncio.to_thread(broker.start)
+    run = Run.new(broker.bootstrap, "outage")
+    await run.create_inputs()
+    env = run.env(broker=broker.url)
+    live = [workers.start("streams worker", env, name=f"w{n}") for n in range(2)]
+    await workers.wait_stable(run.app_id, members=2, timeout=120, bootstrap=broker.bootstrap)
+
+    load = generate(11, accounts=100, events=2000)
+    half = len(load.usage) // 2
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    await producer.start()
+    billing = Billing(producer, run.prefix + "billing.recharge-results", seed=11)
+    started = time.monotonic()
+    try:
+        async with OutputReader(broker.bootstrap, run.prefix, on_new=billing.on_output) as outputs:
+            await run.send(producer, load.commands)
+            await run.send(producer, load.usage[:half])
+            await outputs.wait_for_counts({"credits.ledger": 200}, timeout=60)
+
+            await asyncio.to_thread(broker.stop if fault == "stop" else broker.kill)
+            await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself, not a wait on a condition
+            await asyncio.to_thread(broker.start)
+
+            await run.send(producer, load.usage[half:])
+            await settle(run, load, outputs, billing)
+    finally:
+        await producer.stop()
+    elapsed = time.monotonic() - started
+    for worker in live:
+        assert worker.alive, f"{worker.name} exited:\n{worker.log()[-3000:]}"
+    books = check_books(load, outputs, billing)
+    announce(
+        request.config,
+        f"broker {fault} for {OUTAGE_SECONDS:.0f} s mid-stream: {len(load.usage)} usage events, "
+        f"2 workers, none lost or doubled; {books.repeated_outputs} repeated outputs dropped "
+        f"by id; {elapsed:.1f} s",
+    )

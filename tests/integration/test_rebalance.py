@@ -1,0 +1,64 @@
+"""Scale out and back in mid-stream: account state moves with its partitions.
+
+A second worker joins while traffic flows, then the first leaves (SIGTERM). Each move
+hands partitions, and their table state, to the other worker through the changelog.
+If a worker started an account from a blank state instead, its ledger would restart at
+seq 1 and its balance would be wrong, which the books check catches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.fixtures.books import Billing, Run, check_books, settle
+from tests.fixtures.broker import Kafka, announce
+from tests.fixtures.load import generate
+from tests.fixtures.outputs import OutputReader
+from tests.fixtures.workers import Workers
+
+
+async def test_state_follows_partitions_when_workers_join_and_leave(
+    kafka: Kafka, workers: Workers, request: pytest.FixtureRequest
+) -> None:
+    run = Run.new(kafka.bootstrap, "scale")
+    await run.create_inputs()
+    env = run.env()
+    first = workers.start("streams worker", env, name="first")
+    await workers.wait_stable(run.app_id, members=1, timeout=120)
+
+    load = generate(5, accounts=150, events=3000)
+    third = len(load.usage) // 3
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    await producer.start()
+    billing = Billing(producer, run.prefix + "billing.recharge-results", seed=5)
+    started = time.monotonic()
+    try:
+        async with OutputReader(kafka.bootstrap, run.prefix, on_new=billing.on_output) as outputs:
+            await run.send(producer, load.commands)
+            await run.send(producer, load.usage[:third])
+            await outputs.wait_for_counts({"credits.ledger": third // 2}, timeout=120)
+
+            second = workers.start("streams worker", env, name="second")
+            await run.send(producer, load.usage[third : 2 * third])
+            await workers.wait_stable(run.app_id, members=2, timeout=120)
+            await outputs.wait_for_counts({"credits.ledger": third + third // 2}, timeout=120)
+
+            assert await asyncio.to_thread(first.stop, 60) == 0, "first did not drain and exit"
+            await run.send(producer, load.usage[2 * third :])
+            await workers.wait_stable(run.app_id, members=1, timeout=120)
+            await settle(run, load, outputs, billing)
+    finally:
+        await producer.stop()
+    assert second.alive
+    books = check_books(load, outputs, billing)
+    announce(
+        request.config,
+        f"scale out and in: {len(load.usage)} usage events over {len(load.funds)} accounts, "
+        f"1 -> 2 -> 1 workers; {books.requests} recharge requests; "
+        f"{books.repeated_outputs} repeated outputs dropped by id; "
+        f"{time.monotonic() - started:.1f} s",
+    )
