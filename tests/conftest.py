@@ -18,6 +18,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the outputs of tests/recordings/ instead of comparing them",
     )
     crash = parser.getgroup("crash test", "tests/integration/test_crash.py")
+    crash.addoption(
+        "--chaos",
+        action="store_true",
+        help="run the tests that stop workers mid-stream (opt-in while issue 4 is open)",
+    )
     crash.addoption("--crash-seed", type=int, default=20261124, help="seed of the run")
     crash.addoption("--crash-events", type=int, default=4000, help="usage events")
     crash.addoption("--crash-accounts", type=int, default=200, help="accounts")
@@ -25,10 +30,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     crash.addoption("--crash-workers", type=int, default=2, help="workers in the group")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if INTEGRATION in Path(item.fspath).parents:
             item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("chaos") and not config.getoption("--chaos"):
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="stops workers mid-stream: opt-in with --chaos while a Faust offset "
+                    "defect is open (issue 4)"
+                )
+            )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -47,10 +47,9 @@ async def test_a_worker_started_before_the_broker_waits_for_it(
         return f"waiting for Kafka at {broker.url}" in worker.log()
 
     await wait_until(waiting, timeout=60, what="the worker to say it waits for Kafka")
-    tries_before = worker.log().count("waiting for Kafka at")
     await asyncio.to_thread(broker.start)
     await workers.wait_stable(run.app_id, members=1, timeout=120, bootstrap=broker.bootstrap)
-    assert worker.log().count("waiting for Kafka at") <= tries_before + 1
+    tries = worker.log().count("waiting for Kafka at")
 
     load = generate(7, accounts=20, events=300)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
@@ -64,9 +63,11 @@ async def test_a_worker_started_before_the_broker_waits_for_it(
     finally:
         await producer.stop()
     check_books(load, outputs, billing)
-    announce(request.config, f"a worker waited {tries_before} tries for the broker, then ran")
+    assert worker.alive  # one process that waited, not a crash loop
+    announce(request.config, f"a worker started before the broker tried {tries} times, then ran")
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("fault", ["stop", "kill"])
 async def test_workers_ride_out_a_broker_outage_mid_stream(
     broker: LocalBroker, workers: Workers, request: pytest.FixtureRequest, fault: str

@@ -21,6 +21,7 @@ from tests.fixtures.outputs import OutputReader
 from tests.fixtures.workers import Workers
 
 
+@pytest.mark.chaos
 async def test_state_follows_partitions_when_workers_join_and_leave(
     kafka: Kafka, workers: Workers, request: pytest.FixtureRequest
 ) -> None:
