@@ -7,21 +7,26 @@ Faust 0.15.3 loses messages around rebalances in two ways the crash test found:
    partition that came back to the same worker could be committed past messages nobody
    processed. Here an ack only counts when it comes from the current generation with the
    flow running; a refused ack costs a redelivery, which the dedupe absorbs.
-2. Its fetch loop sometimes hands the streams a partition's messages with a hole at the
-   start (seen on partitions with no committed offset yet, after a rebalance): the
-   messages below the hole never reach an agent, and the next commit jumps over them.
+2. After a rebalance Faust rewinds each partition with aiokafka's ``seek_to_committed``,
+   which leaves a partition that has no committed offset wherever its fetcher was. Faust
+   may have fetched and then dropped messages there (records of a partition that was
+   paused while its fetch was handed out are skipped), so the first messages of a
+   partition nobody had committed yet were never processed, and the next commit jumped
+   over them. Here such partitions are sought to their log start, which is the group's
+   position when nothing is committed.
 
-For the second, every message handed to the streams must continue its partition where
-the last one stopped, starting from where Kafka positions the group (the committed
-offset, or the log start). A hole is checked against the group and the log: a hole the
-previous owner committed over is fine (it processed those messages), so are offsets that
-hold no record (transaction markers, compaction); real records in it mean Faust skipped
-them, and the worker exits before anything past the hole is processed, so Kafka
-delivers them again after the restart (the process supervisor restarts the worker).
+As a safety net, every message handed to the streams must continue its partition from
+where Kafka positions the group (committed offset, or log start). A hole is checked
+against the group and the log: a hole the previous owner committed over is fine (it
+processed those messages), so are offsets that hold no record (transaction markers,
+compaction); real records in it mean messages were skipped, and the worker exits before
+anything past the hole is processed, so Kafka delivers them again after the restart (the
+process supervisor restarts the worker).
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -45,7 +50,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._next_offset: dict[TP, int] = {}
-        self._delivered_since_seek: set[TP] = set()
+        self._handed: collections.Counter[TP] = collections.Counter()  # messages handed over
         deliver = self.callback
 
         async def deliver_in_order(message: Message) -> None:
@@ -64,19 +69,26 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
 
     async def perform_seek(self) -> None:
         """After Faust positions the partitions, note where each must continue from."""
-        self._delivered_since_seek.clear()
+        handed_before = self._handed.copy()
         await super().perform_seek()
         assigned = self.assignment()
         starts = {tp: offset for tp, offset in self._committed_offset.items() if offset}
         never_committed = [tp for tp in assigned if tp not in starts]
         if never_committed:
-            starts.update(await self.earliest_offsets(*never_committed))
+            earliest = await self.earliest_offsets(*never_committed)
+            # aiokafka's seek_to_committed leaves a partition without a commit where its
+            # fetcher was; after a rebalance that is past messages Faust fetched and then
+            # dropped. Without a commit, the group's position is the log start.
+            for tp, offset in earliest.items():
+                await self._seek(tp, offset)
+            starts.update(earliest)
         for tp in list(self._next_offset):
             if tp not in assigned:
                 del self._next_offset[tp]
         for tp, offset in starts.items():
-            # A message handed over while this ran is further along than the baseline.
-            if tp in assigned and tp not in self._delivered_since_seek:
+            # Faust may hand messages over while this runs (it can run twice at once):
+            # a partition that moved on meanwhile is further along than the baseline.
+            if tp in assigned and self._handed[tp] == handed_before[tp]:
                 self._next_offset[tp] = offset
 
     async def _check_continuity(self, message: Message) -> None:
@@ -102,7 +114,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
                 os._exit(SKIPPED_MESSAGES)
         if expected is None or message.offset >= expected:
             self._next_offset[tp] = message.offset + 1
-        self._delivered_since_seek.add(tp)
+        self._handed[tp] += 1
 
     async def _records_between(self, tp: TP, start: int, end: int) -> list[int]:
         """Offsets in [start, end) of ``tp`` that hold a record a consumer would see."""
