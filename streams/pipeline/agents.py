@@ -27,6 +27,10 @@ BATCH_MAX = 1000
 BATCH_WITHIN = 0.05
 # Exit status of a worker that stopped itself on an unexpected error (EX_SOFTWARE).
 CRASHED = 70
+# A batch whose writes Kafka has not acknowledged by then is given up: the worker exits
+# without commit and, restarted, is delivered the batch again. The producer's own send
+# futures can hang for minutes after the broker was killed and came back.
+DELIVERY_TIMEOUT = 60.0
 
 
 def _now() -> datetime:
@@ -139,7 +143,13 @@ async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
     return before the buffer is empty.
     """
     receipts = [await send for send in sends]
-    await asyncio.gather(*receipts)
+    try:
+        await asyncio.wait_for(asyncio.gather(*receipts), DELIVERY_TIMEOUT)
+    except TimeoutError:
+        raise TimeoutError(
+            f"Kafka did not acknowledge a batch's {len(receipts)} writes in "
+            f"{DELIVERY_TIMEOUT:.0f} s"
+        ) from None
 
 
 async def _finish(work: Awaitable[None]) -> None:

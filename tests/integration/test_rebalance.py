@@ -38,28 +38,34 @@ async def test_state_follows_partitions_when_workers_join_and_leave(
     billing = Billing(producer, run.prefix + "billing.recharge-results", seed=5)
     started = time.monotonic()
     try:
-        async with OutputReader(kafka.bootstrap, run.prefix, on_new=billing.on_output) as outputs:
+        live = [first]
+        async with (
+            OutputReader(kafka.bootstrap, run.prefix, on_new=billing.on_output) as outputs,
+            workers.supervised(live, env) as supervisor,
+        ):
             await run.send(producer, load.commands)
             await run.send(producer, load.usage[:third])
             await outputs.wait_for_counts({"credits.ledger": third // 2}, timeout=120)
 
             second = workers.start("streams worker", env, name="second")
+            live.append(second)
             await run.send(producer, load.usage[third : 2 * third])
             await workers.wait_stable(run.app_id, members=2, timeout=120)
             await outputs.wait_for_counts({"credits.ledger": third + third // 2}, timeout=120)
 
+            live.remove(first)
             assert await asyncio.to_thread(first.stop, 60) == 0, "first did not drain and exit"
             await run.send(producer, load.usage[2 * third :])
             await workers.wait_stable(run.app_id, members=1, timeout=120)
             await settle(run, load, outputs, billing)
     finally:
         await producer.stop()
-    assert second.alive
     books = check_books(load, outputs, billing)
     announce(
         request.config,
         f"scale out and in: {len(load.usage)} usage events over {len(load.funds)} accounts, "
         f"1 -> 2 -> 1 workers; {books.requests} recharge requests; "
         f"{books.repeated_outputs} repeated outputs dropped by id; "
+        f"restarted after exiting on their own: {supervisor.restarts}; "
         f"{time.monotonic() - started:.1f} s",
     )
