@@ -71,7 +71,8 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         """After Faust positions the partitions, note where each must continue from."""
         handed_before = self._handed.copy()
         await super().perform_seek()
-        assigned = self.assignment()
+        # Changelog partitions are positioned by table recovery, not by the group.
+        assigned = {tp for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
         starts = {tp: offset for tp, offset in self._committed_offset.items() if offset}
         never_committed = [tp for tp in assigned if tp not in starts]
         if never_committed:
