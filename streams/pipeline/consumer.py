@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 SKIPPED_MESSAGES = 70
 # One-second reads of a hole before giving up on telling a real hole from an empty one.
 READ_ATTEMPTS = 30
+# A partition with processed messages it cannot commit for this long (one of its messages
+# was never acked) is handed back to Kafka: the worker exits and the restart redelivers.
+COMMIT_STALL_SECONDS = 60.0
 
 
 class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
@@ -51,6 +55,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         super().__init__(*args, **kwargs)
         self._next_offset: dict[TP, int] = {}
         self._handed: collections.Counter[TP] = collections.Counter()  # messages handed over
+        self._stuck_since: dict[TP, float] = {}
         deliver = self.callback
 
         async def deliver_in_order(message: Message) -> None:
@@ -58,6 +63,33 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             await deliver(message)
 
         self.callback: Callable[[Message], Awaitable[None]] = deliver_in_order
+
+    def _new_offset(self, tp: TP) -> int | None:
+        acked, committed = self._acked[tp], self._committed_offset[tp]
+        if acked and committed and min(acked) > committed and not self._gap[tp].overlaps(committed):
+            # Faust would commit past the message at the committed offset, never acked.
+            offset = None
+        else:
+            offset = super()._new_offset(tp)
+        self._watch_for_stall(tp, stuck=offset is None and bool(self._acked[tp]))
+        return offset
+
+    def _watch_for_stall(self, tp: TP, *, stuck: bool) -> None:
+        if not stuck:
+            self._stuck_since.pop(tp, None)
+            return
+        since = self._stuck_since.setdefault(tp, time.monotonic())
+        if time.monotonic() - since > COMMIT_STALL_SECONDS:
+            log.critical(
+                "%s[%d]: processed messages could not be committed for %.0f s (offset %s was "
+                "never acked); exiting so that Kafka delivers them again",
+                tp.topic,
+                tp.partition,
+                COMMIT_STALL_SECONDS,
+                self._committed_offset[tp],
+            )
+            logging.shutdown()
+            os._exit(SKIPPED_MESSAGES)
 
     def ack(self, message: Message) -> bool:
         app = self.app
@@ -86,6 +118,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         for tp in list(self._next_offset):
             if tp not in assigned:
                 del self._next_offset[tp]
+        self._stuck_since = {tp: t for tp, t in self._stuck_since.items() if tp in assigned}
         for tp, offset in starts.items():
             # Faust may hand messages over while this runs (it can run twice at once):
             # a partition that moved on meanwhile is further along than the baseline.

@@ -61,3 +61,12 @@ async def test_nothing_acked_while_the_flow_is_suspended_is_committed(app: Meter
     # Once the flow runs again, the redelivered copy counts.
     assert app.consumer.ack(_message(0, generation=7))
     assert _committable(app) == {PARTITION: 1}
+
+
+async def test_the_message_at_the_committed_offset_is_never_jumped(app: MeteringApp) -> None:
+    app.consumer._committed_offset[PARTITION] = 3  # the next message to process is 3
+    for offset in (4, 5):
+        assert app.consumer.ack(_message(offset, generation=7))
+    assert _committable(app) == {}  # Faust alone would commit 6 and lose 3
+    assert app.consumer.ack(_message(3, generation=7))
+    assert _committable(app) == {PARTITION: 6}
