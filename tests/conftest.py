@@ -21,7 +21,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     crash.addoption(
         "--chaos",
         action="store_true",
-        help="also run the scale-out test, which still stalls some runs (issue 4)",
+        help="also run the tests that stop workers or the broker mid-stream (issue 4)",
     )
     crash.addoption("--crash-seed", type=int, default=20261124, help="seed of the run")
     crash.addoption("--crash-events", type=int, default=4000, help="usage events")
@@ -37,8 +37,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("chaos") and not config.getoption("--chaos"):
             item.add_marker(
                 pytest.mark.skip(
-                    reason="scale-out test: opt-in with --chaos while a commit stall after a "
-                    "worker leaves is open (issue 4)"
+                    reason="stops workers or the broker mid-stream: opt-in with --chaos while "
+                    "a commit stall after rebalances is open (issue 4)"
                 )
             )
 

@@ -67,6 +67,7 @@ async def test_a_worker_started_before_the_broker_waits_for_it(
     announce(request.config, f"a worker started before the broker tried {tries} times, then ran")
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("fault", ["stop", "kill"])
 async def test_workers_ride_out_a_broker_outage_mid_stream(
     broker: LocalBroker, workers: Workers, request: pytest.FixtureRequest, fault: str

@@ -46,6 +46,7 @@ async def _chaos(
     return done
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("how", ["sigkill", "sigterm"])
 async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
     kafka: Kafka, workers: Workers, request: pytest.FixtureRequest, how: str
