@@ -30,7 +30,7 @@ import collections
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import faust
 from aiokafka import AIOKafkaConsumer
@@ -56,6 +56,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         self._next_offset: dict[TP, int] = {}
         self._handed: collections.Counter[TP] = collections.Counter()  # messages handed over
         self._stuck_since: dict[TP, float] = {}
+        self._commit_floor: dict[TP, int] = {}  # where the group stood at the last seek
         deliver = self.callback
 
         async def deliver_in_order(message: Message) -> None:
@@ -63,6 +64,20 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             await deliver(message)
 
         self.callback: Callable[[Message], Awaitable[None]] = deliver_in_order
+
+    async def _commit_offsets(
+        self, offsets: Mapping[TP, int], start_new_transaction: bool = True
+    ) -> bool:
+        try:
+            return await super()._commit_offsets(offsets, start_new_transaction)
+        finally:
+            # A commit that was under way when a rebalance started finishes after it and
+            # writes its older offsets over those just read from Kafka; Faust would then
+            # wait for acks below what it already processed, forever.
+            for tp in offsets:
+                floor = self._commit_floor.get(tp)
+                if floor is not None and (self._committed_offset[tp] or 0) < floor:
+                    self._committed_offset[tp] = floor
 
     def _new_offset(self, tp: TP) -> int | None:
         acked, committed = self._acked[tp], self._committed_offset[tp]
@@ -119,6 +134,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             if tp not in assigned:
                 del self._next_offset[tp]
         self._stuck_since = {tp: t for tp, t in self._stuck_since.items() if tp in assigned}
+        self._commit_floor = {tp: offset for tp, offset in starts.items() if tp in assigned}
         for tp, offset in starts.items():
             # Faust may hand messages over while this runs (it can run twice at once):
             # a partition that moved on meanwhile is further along than the baseline.
@@ -146,6 +162,11 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
                 )
                 logging.shutdown()
                 os._exit(SKIPPED_MESSAGES)
+            # Nothing in the hole needs this worker: count it as done, or Faust would wait
+            # for acks of those offsets forever and never commit this partition again.
+            gap = self._gap[tp]
+            gap.addi(expected, message.offset)
+            gap.merge_overlaps()
         if expected is None or message.offset >= expected:
             self._next_offset[tp] = message.offset + 1
         self._handed[tp] += 1
@@ -166,6 +187,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             # the committed offsets: then those messages were processed there.
             committed = await reader.committed(partition)
             if committed is not None and committed >= end:
+                self._committed_offset[tp] = committed  # commits go on from there
                 return []
             reader.seek(partition, max(start, committed or 0))
             found: list[int] = []
