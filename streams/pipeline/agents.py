@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 
@@ -12,7 +11,7 @@ import faust
 
 from streams.domain import RateCard
 from streams.pipeline.accounts import AccountBatch, Plan
-from streams.pipeline.drain import Drain
+from streams.pipeline.drain import Drain, exit_for_redelivery
 from streams.pipeline.ingest import route
 from streams.pipeline.records import Origin, record_from
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
@@ -25,8 +24,6 @@ log = logging.getLogger(__name__)
 # arrived within BATCH_WITHIN seconds. One flush and one state write per account per batch.
 BATCH_MAX = 1000
 BATCH_WITHIN = 0.05
-# Exit status of a worker that stopped itself on an unexpected error (EX_SOFTWARE).
-CRASHED = 70
 # A batch whose writes Kafka has not acknowledged by then is given up: the worker exits
 # without commit and, restarted, is delivered the batch again. The producer's own send
 # futures can hang for minutes after the broker was killed and came back.
@@ -182,7 +179,5 @@ class _crash_on_error:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb) -> bool:
         if error is not None and isinstance(error, Exception):
-            log.critical("agent %s failed; exiting without commit", self.agent, exc_info=error)
-            logging.shutdown()
-            os._exit(CRASHED)
+            exit_for_redelivery("agent %s failed", self.agent, error=error)
         return False

@@ -1,34 +1,26 @@
-"""A Faust consumer that never lets a message be skipped and then committed over.
+"""A Faust consumer that never commits past a message the agents did not process.
 
-Faust 0.15.3 loses messages around rebalances in two ways the crash test found:
+Faust 0.15.3 did, around rebalances, in four ways the reliability tests found:
 
-1. It acks the messages its streams skip while a rebalance is under way (flow control
-   suspended, or fetched in an older generation). Acks are what it commits, so a
-   partition that came back to the same worker could be committed past messages nobody
-   processed. Here an ack only counts when it comes from the current generation with the
-   flow running; a refused ack costs a redelivery, which the dedupe absorbs.
-2. After a rebalance Faust rewinds each partition with aiokafka's ``seek_to_committed``,
-   which leaves a partition that has no committed offset wherever its fetcher was. Faust
-   may have fetched and then dropped messages there (records of a partition that was
-   paused while its fetch was handed out are skipped), so the first messages of a
-   partition nobody had committed yet were never processed, and the next commit jumped
-   over them. Here such partitions are sought to their log start, which is the group's
-   position when nothing is committed.
+1. It acks the messages its streams skip while a rebalance is under way, and acks are
+   what it commits. Here an ack counts only for a message of the current generation
+   with the flow running; a refused ack costs a redelivery, which the dedupe absorbs.
+2. It rewinds with aiokafka's ``seek_to_committed``, which does not move a partition
+   without a commit, so records Faust fetched and dropped there were never processed.
+   Such partitions are sought to their log start, the group's position without a commit.
+3. It commits past the message at the committed offset when only that one was not acked.
+4. A commit begun before a rebalance and ended after it writes older offsets over those
+   just read from Kafka, and Faust then waits forever for acks below them.
 
-As a safety net, every message handed to the streams must continue its partition from
-where Kafka positions the group (committed offset, or log start). A hole is checked
-against the group and the log: a hole the previous owner committed over is fine (it
-processed those messages), so are offsets that hold no record (transaction markers,
-compaction); real records in it mean messages were skipped, and the worker exits before
-anything past the hole is processed, so Kafka delivers them again after the restart (the
-process supervisor restarts the worker).
+Safety nets, each an exit without commit so that the restarted worker is delivered the
+messages again: a message handed to an agent must continue its partition (a hole the
+group already committed over, or holding no record, is fine), and a partition must be
+able to commit within COMMIT_STALL_SECONDS.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -39,10 +31,10 @@ from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
 from faust.types.transports import TransportT
 
+from streams.pipeline.drain import exit_for_redelivery
+
 log = logging.getLogger(__name__)
 
-# Exit status of a worker that stopped itself on an unexpected state (EX_SOFTWARE).
-SKIPPED_MESSAGES = 70
 # One-second reads of a hole before giving up on telling a real hole from an empty one.
 READ_ATTEMPTS = 30
 # A partition with processed messages it cannot commit for this long (one of its messages
@@ -53,14 +45,22 @@ COMMIT_STALL_SECONDS = 60.0
 class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self._next_offset: dict[TP, int] = {}
-        self._handed: collections.Counter[TP] = collections.Counter()  # messages handed over
+        self._next_offset: dict[TP, int] = {}  # where each partition must continue
         self._stuck_since: dict[TP, float] = {}
         self._commit_floor: dict[TP, int] = {}  # where the group stood at the last seek
         deliver = self.callback
+        acking = self.app.topics.acks_enabled_for
+        next_offset = self._next_offset
 
         async def deliver_in_order(message: Message) -> None:
-            await self._check_continuity(message)
+            # Checked when the delivery runs, not when Faust creates it: Faust cancels a
+            # delivery that a rebalance overtakes, and that message was not handed over.
+            tp, offset = message.tp, message.offset
+            expected = next_offset.get(tp)
+            if expected is not None and offset > expected and acking(tp.topic):
+                await self._check_hole(message, expected)
+            if expected is None or offset >= expected:
+                next_offset[tp] = offset + 1
             await deliver(message)
 
         self.callback: Callable[[Message], Awaitable[None]] = deliver_in_order
@@ -95,16 +95,14 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             return
         since = self._stuck_since.setdefault(tp, time.monotonic())
         if time.monotonic() - since > COMMIT_STALL_SECONDS:
-            log.critical(
+            exit_for_redelivery(
                 "%s[%d]: processed messages could not be committed for %.0f s (offset %s was "
-                "never acked); exiting so that Kafka delivers them again",
+                "never acked)",
                 tp.topic,
                 tp.partition,
                 COMMIT_STALL_SECONDS,
                 self._committed_offset[tp],
             )
-            logging.shutdown()
-            os._exit(SKIPPED_MESSAGES)
 
     def ack(self, message: Message) -> bool:
         app = self.app
@@ -116,7 +114,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
 
     async def perform_seek(self) -> None:
         """After Faust positions the partitions, note where each must continue from."""
-        handed_before = self._handed.copy()
+        before = dict(self._next_offset)
         await super().perform_seek()
         # Changelog partitions are positioned by table recovery, not by the group.
         assigned = {tp for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
@@ -138,38 +136,28 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         for tp, offset in starts.items():
             # Faust may hand messages over while this runs (it can run twice at once):
             # a partition that moved on meanwhile is further along than the baseline.
-            if tp in assigned and self._handed[tp] == handed_before[tp]:
+            if tp in assigned and self._next_offset.get(tp) == before.get(tp):
                 self._next_offset[tp] = offset
 
-    async def _check_continuity(self, message: Message) -> None:
+    async def _check_hole(self, message: Message, expected: int) -> None:
         tp = message.tp
-        if not self.app.topics.acks_enabled_for(tp.topic):
-            return  # a changelog read by table recovery, which seeks where it likes
-        expected = self._next_offset.get(tp)
-        if expected is not None and message.offset > expected:
-            skipped = await self._records_between(tp, expected, message.offset)
-            if skipped:
-                log.critical(
-                    "%s[%d]: offsets %s (of %d) were fetched but never handed to an agent "
-                    "(next handed: %d, generation %s); exiting without commit so that Kafka "
-                    "delivers them again",
-                    tp.topic,
-                    tp.partition,
-                    skipped[:10],
-                    len(skipped),
-                    message.offset,
-                    message.generation_id,
-                )
-                logging.shutdown()
-                os._exit(SKIPPED_MESSAGES)
-            # Nothing in the hole needs this worker: count it as done, or Faust would wait
-            # for acks of those offsets forever and never commit this partition again.
-            gap = self._gap[tp]
-            gap.addi(expected, message.offset)
-            gap.merge_overlaps()
-        if expected is None or message.offset >= expected:
-            self._next_offset[tp] = message.offset + 1
-        self._handed[tp] += 1
+        skipped = await self._records_between(tp, expected, message.offset)
+        if skipped:
+            exit_for_redelivery(
+                "%s[%d]: offsets %s (of %d) were fetched but never handed to an agent "
+                "(next handed: %d, generation %s)",
+                tp.topic,
+                tp.partition,
+                skipped[:10],
+                len(skipped),
+                message.offset,
+                message.generation_id,
+            )
+        # Nothing in the hole needs this worker: count it as done, or Faust would wait
+        # for acks of those offsets forever and never commit this partition again.
+        gap = self._gap[tp]
+        gap.addi(expected, message.offset)
+        gap.merge_overlaps()
 
     async def _records_between(self, tp: TP, start: int, end: int) -> list[int]:
         """Offsets in [start, end) of ``tp`` that hold a record a consumer would see."""

@@ -20,6 +20,17 @@ log = logging.getLogger(__name__)
 
 # A batch that cannot be written in this time (the broker is gone) is abandoned.
 DRAIN_TIMEOUT_SECONDS = 30.0
+# Exit status of a worker that stops itself so that Kafka redelivers (EX_SOFTWARE).
+EXIT_FOR_REDELIVERY = 70
+
+
+def exit_for_redelivery(reason: str, *args: object, error: BaseException | None = None) -> None:
+    """Stop at once, committing nothing: the restarted worker is delivered it all again."""
+    log.critical(
+        reason + "; exiting without commit so that Kafka delivers it again", *args, exc_info=error
+    )
+    logging.shutdown()
+    os._exit(EXIT_FOR_REDELIVERY)
 
 
 class Drain:

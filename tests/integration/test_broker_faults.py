@@ -12,14 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from streams.broker import KafkaDistribution, LocalBroker
 from streams.settings import Settings
-from tests.fixtures.books import Billing, Run, check_books, settle
+from tests.fixtures.books import Run, traffic
 from tests.fixtures.broker import announce
 from tests.fixtures.load import generate
-from tests.fixtures.outputs import OutputReader
 from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import Workers
 
@@ -52,17 +50,11 @@ async def test_a_worker_started_before_the_broker_waits_for_it(
     tries = worker.log().count("waiting for Kafka at")
 
     load = generate(7, accounts=20, events=300)
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
-    await producer.start()
-    billing = Billing(producer, run.prefix + "billing.recharge-results", seed=7)
-    try:
-        async with OutputReader(broker.bootstrap, run.prefix, on_new=billing.on_output) as outputs:
-            await run.send(producer, load.commands)
-            await run.send(producer, load.usage)
-            await settle(run, load, outputs, billing)
-    finally:
-        await producer.stop()
-    check_books(load, outputs, billing)
+    async with traffic(run, seed=7) as sent:
+        await sent.send(load.commands)
+        await sent.send(load.usage)
+        await sent.settle(load)
+    sent.check_books(load)
     assert worker.alive  # one process that waited, not a crash loop
     announce(request.config, f"a worker started before the broker tried {tries} times, then ran")
 
@@ -81,29 +73,20 @@ async def test_workers_ride_out_a_broker_outage_mid_stream(
 
     load = generate(11, accounts=100, events=2000)
     half = len(load.usage) // 2
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
-    await producer.start()
-    billing = Billing(producer, run.prefix + "billing.recharge-results", seed=11)
     started = time.monotonic()
-    try:
-        async with (
-            OutputReader(broker.bootstrap, run.prefix, on_new=billing.on_output) as outputs,
-            workers.supervised(live, env) as supervisor,
-        ):
-            await run.send(producer, load.commands)
-            await run.send(producer, load.usage[:half])
-            await outputs.wait_for_counts({"credits.ledger": 200}, timeout=60)
+    async with traffic(run, seed=11) as sent, workers.supervised(live, env) as supervisor:
+        await sent.send(load.commands)
+        await sent.send(load.usage[:half])
+        await sent.outputs.wait_for_counts({"credits.ledger": 200}, timeout=60)
 
-            await asyncio.to_thread(broker.stop if fault == "stop" else broker.kill)
-            await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself, not a wait on a condition
-            await asyncio.to_thread(broker.start)
+        await asyncio.to_thread(broker.stop if fault == "stop" else broker.kill)
+        await asyncio.sleep(OUTAGE_SECONDS)  # the outage itself, not a wait on a condition
+        await asyncio.to_thread(broker.start)
 
-            await run.send(producer, load.usage[half:])
-            await settle(run, load, outputs, billing)
-    finally:
-        await producer.stop()
+        await sent.send(load.usage[half:])
+        await sent.settle(load)
     elapsed = time.monotonic() - started
-    books = check_books(load, outputs, billing)
+    books = sent.check_books(load)
     announce(
         request.config,
         f"broker {fault} for {OUTAGE_SECONDS:.0f} s mid-stream: {len(load.usage)} usage events, "

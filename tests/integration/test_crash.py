@@ -12,12 +12,10 @@ import random
 import time
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from tests.fixtures.books import Billing, Run, check_books, settle
+from tests.fixtures.books import Run, traffic
 from tests.fixtures.broker import Kafka, announce
 from tests.fixtures.load import generate
-from tests.fixtures.outputs import OutputReader
 from tests.fixtures.workers import WorkerProcess, Workers
 
 
@@ -63,23 +61,17 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
     await workers.wait_stable(run.app_id, members=len(live), timeout=120)
     started = time.monotonic()
 
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=10)
-    await producer.start()
-    billing = Billing(producer, run.prefix + "billing.recharge-results", seed)
-    try:
-        async with (
-            OutputReader(kafka.bootstrap, run.prefix, on_new=billing.on_output) as outputs,
-            workers.supervised(live, env) as supervisor,
-        ):
-            chaos = asyncio.create_task(_chaos(workers, live, env, random.Random(seed), kills, how))
-            await run.send(producer, load.commands)
-            await run.send(producer, load.usage)
-            stopped = await chaos
-            await settle(run, load, outputs, billing)
-    finally:
-        await producer.stop()
+    async with (
+        traffic(run, seed, linger_ms=10) as sent,
+        workers.supervised(live, env) as supervisor,
+    ):
+        chaos = asyncio.create_task(_chaos(workers, live, env, random.Random(seed), kills, how))
+        await sent.send(load.commands)
+        await sent.send(load.usage)
+        stopped = await chaos
+        await sent.settle(load)
     elapsed = time.monotonic() - started
-    books = check_books(load, outputs, billing)
+    books = sent.check_books(load)
     announce(
         request.config,
         f"crash test ({how}, seed {seed}): {len(load.usage)} usage events and "

@@ -12,12 +12,10 @@ import asyncio
 import time
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from tests.fixtures.books import Billing, Run, check_books, settle
+from tests.fixtures.books import Run, traffic
 from tests.fixtures.broker import Kafka, announce
 from tests.fixtures.load import generate
-from tests.fixtures.outputs import OutputReader
 from tests.fixtures.workers import Workers
 
 
@@ -33,34 +31,25 @@ async def test_state_follows_partitions_when_workers_join_and_leave(
 
     load = generate(5, accounts=150, events=3000)
     third = len(load.usage) // 3
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
-    await producer.start()
-    billing = Billing(producer, run.prefix + "billing.recharge-results", seed=5)
     started = time.monotonic()
-    try:
-        live = [first]
-        async with (
-            OutputReader(kafka.bootstrap, run.prefix, on_new=billing.on_output) as outputs,
-            workers.supervised(live, env) as supervisor,
-        ):
-            await run.send(producer, load.commands)
-            await run.send(producer, load.usage[:third])
-            await outputs.wait_for_counts({"credits.ledger": third // 2}, timeout=120)
+    live = [first]
+    async with traffic(run, seed=5) as sent, workers.supervised(live, env) as supervisor:
+        await sent.send(load.commands)
+        await sent.send(load.usage[:third])
+        await sent.outputs.wait_for_counts({"credits.ledger": third // 2}, timeout=120)
 
-            second = workers.start("streams worker", env, name="second")
-            live.append(second)
-            await run.send(producer, load.usage[third : 2 * third])
-            await workers.wait_stable(run.app_id, members=2, timeout=120)
-            await outputs.wait_for_counts({"credits.ledger": third + third // 2}, timeout=120)
+        second = workers.start("streams worker", env, name="second")
+        live.append(second)
+        await sent.send(load.usage[third : 2 * third])
+        await workers.wait_stable(run.app_id, members=2, timeout=120)
+        await sent.outputs.wait_for_counts({"credits.ledger": third + third // 2}, timeout=120)
 
-            live.remove(first)
-            assert await asyncio.to_thread(first.stop, 60) == 0, "first did not drain and exit"
-            await run.send(producer, load.usage[2 * third :])
-            await workers.wait_stable(run.app_id, members=1, timeout=120)
-            await settle(run, load, outputs, billing)
-    finally:
-        await producer.stop()
-    books = check_books(load, outputs, billing)
+        live.remove(first)
+        assert await asyncio.to_thread(first.stop, 60) == 0, "first did not drain and exit"
+        await sent.send(load.usage[2 * third :])
+        await workers.wait_stable(run.app_id, members=1, timeout=120)
+        await sent.settle(load)
+    books = sent.check_books(load)
     announce(
         request.config,
         f"scale out and in: {len(load.usage)} usage events over {len(load.funds)} accounts, "
