@@ -195,8 +195,8 @@ class LocalBroker:
             "format",
             "--config",
             str(config),
-            "--cluster-id",
-            _cluster_id(),
+            # One argument: an id may start with "-", which would read as an option.
+            f"--cluster-id={_cluster_id()}",
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:

@@ -11,7 +11,9 @@ import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from streams.broker import local
 from streams.broker.local import free_port
+from streams.settings import Settings
 from tests.fixtures.kafka_io import create_topics
 
 READY = re.compile(r"ready at (kafka://127\.0\.0\.1:(\d+))")
@@ -73,3 +75,14 @@ async def test_broker_command_serves_transactions_and_stops_cleanly(tmp_path) ->
     assert process.returncode == 0, output
     assert "broker stopped" in output
     assert not _jvm_running(state_dir), "the broker's JVM outlived `streams broker`"
+
+
+def test_storage_formats_with_a_cluster_id_that_starts_with_a_dash(tmp_path, monkeypatch) -> None:
+    """One generated id in 64 starts with "-"; the storage tool once read it as an option."""
+    cluster_id = "-" + "A" * 21  # 22 characters, like every base64 of 16 bytes
+    monkeypatch.setattr(local, "_cluster_id", lambda: cluster_id)
+    broker = local.LocalBroker(local.KafkaDistribution(Settings().cache_dir), tmp_path)
+    config = tmp_path / "server.properties"
+    config.write_text(local.server_properties(broker.port, broker.controller_port, tmp_path / "d"))
+    broker._format(config)
+    assert f"cluster.id={cluster_id}" in (tmp_path / "d" / "meta.properties").read_text()
