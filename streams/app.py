@@ -23,7 +23,9 @@ def create_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=settings.broker,
         datadir=str(settings.data_dir),
-        processing_guarantee=settings.processing_guarantee,
+        # Faust's own exactly_once is not used: its transaction manager cannot send a
+        # batch that spans partitions. The accounts stage runs its own transactions.
+        processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,
         topic_allow_declare=True,
         key_serializer="raw",

@@ -45,10 +45,10 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]*$",
         description="prepended to every contract topic name (isolated pipelines on one cluster)",
     )
-    # exactly_once (Kafka transactions) is not offered yet: Faust's transaction manager
-    # has no send_soon, and ingest's forward lands in another partition's transaction.
-    processing_guarantee: Literal["at_least_once"] = Field(
-        "at_least_once", description="Faust processing guarantee"
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "exactly_once",
+        description="exactly_once: the accounts stage writes each batch of a partition, "
+        "with its input offset, in one Kafka transaction (see README, Guarantees)",
     )
     session_timeout: float = Field(
         10.0,

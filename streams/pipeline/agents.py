@@ -8,13 +8,15 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 import faust
+from faust.types import TP
 
 from streams.domain import RateCard
 from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.drain import Drain, exit_for_redelivery
 from streams.pipeline.ingest import route
-from streams.pipeline.records import Origin, record_from
+from streams.pipeline.records import Origin, Record, record_from
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
+from streams.pipeline.transactions import PartitionTransactions
 from streams.settings import Settings
 from streams.wire.decode import Decoder
 
@@ -116,21 +118,65 @@ def register(
 
     seen_log, accounts_log = seen_inputs.changelog_topic, accounts.changelog_topic
 
+    async def apply_at_least_once(by_partition: dict[int, list[Record]]) -> None:
+        records = [record for records in by_partition.values() for record in records]
+        await deliver(batch.plan(records, _now()))
+
+    transactions = PartitionTransactions(
+        [url.authority for url in app.conf.broker_producer], app.conf.id, names.account_inputs
+    )
+    topic_of = {name: names.contract(name) for name in OUTPUTS}
+    seen_topic, accounts_topic = seen_log.get_topic_name(), accounts_log.get_topic_name()
+
+    async def apply_in_transactions(by_partition: dict[int, list[Record]]) -> None:
+        now = _now()
+
+        async def commit(partition: int, records: list[Record]) -> None:
+            plan = batch.plan(records, now)
+            writes = [(topic_of[topic], key, value) for topic, key, value in plan.sends]
+            writes += [(seen_topic, key, value) for key, value in plan.seen.items()]
+            writes += [(accounts_topic, key, value) for key, value in plan.states.items()]
+            await transactions.commit(partition, writes, records[-1].offset + 1)
+            seen_inputs.raw_update(plan.seen)
+            accounts.raw_update(plan.states)
+
+        await _within_timeout(
+            asyncio.gather(*(commit(p, records) for p, records in by_partition.items())),
+            what="a batch's transactions",
+        )
+
+    if settings.processing_guarantee == "exactly_once":
+        apply = apply_in_transactions
+        app.consumer.commit_in_transactions(names.account_inputs)
+
+        # Before table recovery: the new producers fence off the previous owner first, so
+        # that recovery reads every transaction it committed and none that it may still.
+        async def own_transactions(assigned: set[TP]) -> None:
+            await transactions.own(tp.partition for tp in assigned if tp.topic == inputs_topic)
+
+        inputs_topic = names.account_inputs
+        app.consumer.before_assignment(own_transactions)
+    else:
+        apply = apply_at_least_once
+
     @app.agent(inputs, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
+        async for taken in stream.take_events(BATCH_MAX, BATCH_WITHIN):
             with drain.batch(), _crash_on_error("ingest"):
+                events = await app.consumer.admit(taken)
                 await _finish(forward(events))
 
     @app.agent(account_inputs, name="accounts")
     async def apply_inputs(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN):
+        async for taken in stream.take_events(BATCH_MAX, BATCH_WITHIN):
             with drain.batch(), _crash_on_error("accounts"):
-                records = [
-                    record_from(e.message.key, e.message.value, e.message.offset, e.message.headers)
-                    for e in events
-                ]
-                await _finish(deliver(batch.plan(records, _now())))
+                by_partition: dict[int, list[Record]] = {}
+                for event in await app.consumer.admit(taken):
+                    m = event.message
+                    by_partition.setdefault(m.partition, []).append(
+                        record_from(m.key, m.value, m.offset, m.headers)
+                    )
+                await _finish(apply(by_partition))
 
 
 async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
@@ -140,12 +186,15 @@ async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
     return before the buffer is empty.
     """
     receipts = [await send for send in sends]
+    await _within_timeout(asyncio.gather(*receipts), what=f"a batch's {len(receipts)} writes")
+
+
+async def _within_timeout(work: Awaitable[object], what: str) -> None:
     try:
-        await asyncio.wait_for(asyncio.gather(*receipts), DELIVERY_TIMEOUT)
+        await asyncio.wait_for(work, DELIVERY_TIMEOUT)
     except TimeoutError:
         raise TimeoutError(
-            f"Kafka did not acknowledge a batch's {len(receipts)} writes in "
-            f"{DELIVERY_TIMEOUT:.0f} s"
+            f"Kafka did not acknowledge {what} in {DELIVERY_TIMEOUT:.0f} s"
         ) from None
 
 

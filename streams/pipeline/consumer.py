@@ -1,44 +1,52 @@
-"""A Faust consumer that never commits past a message the agents did not process.
+"""A Faust consumer that commits only what the agents processed.
 
-Faust 0.15.3 did, around rebalances, in four ways the reliability tests found:
+Faust 0.15.3 commits what its streams ack, from its own bookkeeping of acked offsets,
+gaps and committed offsets. Around rebalances the reliability tests found it commit past
+messages nobody processed, and stall forever:
 
-1. It acks the messages its streams skip while a rebalance is under way, and acks are
-   what it commits. Here an ack counts only for a message of the current generation
-   with the flow running; a refused ack costs a redelivery, which the dedupe absorbs.
+1. Its streams ack the messages they skip while a rebalance is under way.
 2. It rewinds with aiokafka's ``seek_to_committed``, which does not move a partition
    without a commit, so records Faust fetched and dropped there were never processed.
-   Such partitions are sought to their log start, the group's position without a commit.
 3. It commits past the message at the committed offset when only that one was not acked.
 4. A commit begun before a rebalance and ended after it writes older offsets over those
    just read from Kafka, and Faust then waits forever for acks below them.
 
+So this consumer keeps its own: per partition, the first offset not processed since it
+was positioned (``PartitionProgress``), moved only by acks of the current generation
+with the flow running, and commits that. Partitions without a commit are sought to their
+log start, the group's position without a commit.
+
 Safety nets, each an exit without commit so that the restarted worker is delivered the
 messages again: a message handed to an agent must continue its partition (a hole the
-group already committed over, or holding no record, is fine), and a partition must be
-able to commit within COMMIT_STALL_SECONDS.
+group already committed over, or holding no record, is fine), and acks must not keep
+arriving past an unprocessed offset for COMMIT_STALL_SECONDS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
 import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as KafkaTopicPartition
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as aiokafka_driver
-from faust.types import TP, Message
+from faust.types import TP, EventT, Message
 from faust.types.transports import TransportT
+from mode.utils.futures import notify
 
 from streams.pipeline.drain import exit_for_redelivery
+from streams.pipeline.progress import PartitionProgress
 
 log = logging.getLogger(__name__)
 
 # One-second reads of a hole before giving up on telling a real hole from an empty one.
 READ_ATTEMPTS = 30
-# A partition with processed messages it cannot commit for this long (one of its messages
-# was never acked) is handed back to Kafka: the worker exits and the restart redelivers.
+# A partition whose acks arrive past an offset never processed, for this long, is handed
+# back to Kafka: the worker exits and the restart is delivered the partition again.
 COMMIT_STALL_SECONDS = 60.0
 
 
@@ -46,16 +54,26 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._next_offset: dict[TP, int] = {}  # where each partition must continue
-        self._stuck_since: dict[TP, float] = {}
-        self._commit_floor: dict[TP, int] = {}  # where the group stood at the last seek
+        self._progress: dict[TP, PartitionProgress] = {}  # what may be committed
+        self._group_offsets: Mapping[TP, int | None] = {}  # read at the last seek
+        self._rewinding: dict[TP, int] = {}  # partitions sought back, and to where
+        self._early_acks: dict[TP, list[int]] = {}  # acks that came before the position
+        self._committed_elsewhere: set[str] = set()  # topics whose offsets go in transactions
+        self._assignment_hooks: list[Callable[[set[TP]], Awaitable[None]]] = []
         deliver = self.callback
         acking = self.app.topics.acks_enabled_for
-        next_offset = self._next_offset
+        next_offset, rewinding = self._next_offset, self._rewinding
 
         async def deliver_in_order(message: Message) -> None:
             # Checked when the delivery runs, not when Faust creates it: Faust cancels a
             # delivery that a rebalance overtakes, and that message was not handed over.
             tp, offset = message.tp, message.offset
+            if rewinding:
+                rewind = rewinding.get(tp)
+                if rewind is not None:
+                    if offset != rewind:
+                        return  # fetched before the rewind: it comes again after it
+                    del rewinding[tp]
             expected = next_offset.get(tp)
             if expected is not None and offset > expected and acking(tp.topic):
                 await self._check_hole(message, expected)
@@ -65,79 +83,180 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
 
         self.callback: Callable[[Message], Awaitable[None]] = deliver_in_order
 
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def positioned(self, tp: TP, offset: int) -> None:
+        """The consumer was sought to ``offset``: messages of ``tp`` continue from there."""
+        progress = self._progress.get(tp)
+        progress = PartitionProgress(offset) if progress is None else progress.positioned_at(offset)
+        self._progress[tp] = progress
+        now = time.monotonic()
+        for early in self._early_acks.pop(tp, ()):
+            progress.processed(early, now)
+
+    def ack(self, message: Message) -> bool:
+        """Called by the stream once a message's batch is fully written, or skipped."""
+        message.acked = True
+        self._unacked_messages.discard(message)
+        notify(self._waiting_for_ack)
+        app = self.app
+        # A message a stream skips is acked too: in a rebalance (flow stopped) or fetched
+        # in an earlier generation. Neither counts; the redelivered copy will.
+        if message.generation_id != app.consumer_generation_id or not app.flow_control.is_active():
+            return False
+        progress = self._progress.get(message.tp)
+        if progress is None:
+            # Processed while Faust was still positioning the partition: the fetch began
+            # where the seek will say, so these count once the position is known.
+            self._early_acks.setdefault(message.tp, []).append(message.offset)
+            return True
+        progress.processed(message.offset, time.monotonic())
+        return True
+
+    async def admit(self, events: list[EventT]) -> list[EventT]:
+        """The events of a batch that continue their partitions' processed runs.
+
+        Faust can lose a message between its delivery and the agent: it clears the agents'
+        queues when the flow resumes, even when a concurrent seek already started the flow
+        and delivered. Events past such a loss are left out (their acks then count for
+        nothing) and the partition is read again from the first lost offset, so that
+        an agent never applies an input before one that precedes it. Events below that
+        offset were processed already, and those of an earlier generation are read again
+        since: both are left out too.
+        """
+        app = self.app
+        if not app.flow_control.is_active():
+            return []  # a rebalance is under way; the acks of these count for nothing
+        generation = app.consumer_generation_id
+        admitted: list[EventT] = []
+        after: dict[TP, int] = {}
+        for event in events:
+            message = event.message
+            if message.generation_id != generation:
+                continue  # fetched before the last rebalance: read again since
+            tp, offset = message.tp, message.offset
+            progress = self._progress.get(tp)
+            if progress is None:
+                admitted.append(event)
+                continue
+            expected = after.get(tp, progress.done)
+            if offset < expected:
+                continue
+            if progress.continues(expected, offset):
+                after[tp] = offset + 1
+                admitted.append(event)
+            elif tp not in self._rewinding:
+                await self._rewind(tp, expected, offset)
+        return admitted
+
+    async def _rewind(self, tp: TP, offset: int, seen: int) -> None:
+        log.warning(
+            "%s[%d]: offsets %d-%d never reached the agent; reading them again",
+            tp.topic,
+            tp.partition,
+            offset,
+            seen - 1,
+        )
+        try:
+            await self._seek_in_consumer_thread({tp: offset})
+        except IllegalStateError:
+            return  # no longer assigned: the next owner reads from the committed offset
+        self._rewinding[tp] = offset
+        self._next_offset[tp] = offset
+
+    def before_assignment(self, hook: Callable[[set[TP]], Awaitable[None]]) -> None:
+        """Run ``hook(assigned)`` on each assignment before tables recover or streams run."""
+        self._assignment_hooks.append(hook)
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        for hook in self._assignment_hooks:
+            await hook(assigned)
+        await super().on_partitions_assigned(assigned, generation_id)
+
+    def commit_in_transactions(self, topic: str) -> None:
+        """``topic``'s offsets are committed with the writes they caused, not by Faust.
+
+        Its messages are still acked, so that batches are admitted in order.
+        """
+        self._committed_elsewhere.add(topic)
+
+    def _filter_tps_with_pending_acks(self, topics: object = None) -> Iterator[TP]:
+        now = time.monotonic()
+        for tp, progress in self._progress.items():
+            if progress.stalled_for(now) > COMMIT_STALL_SECONDS:
+                exit_for_redelivery(
+                    "%s[%d]: processed messages could not be committed for %.0f s (offset %d "
+                    "was never processed)",
+                    tp.topic,
+                    tp.partition,
+                    COMMIT_STALL_SECONDS,
+                    progress.done,
+                )
+            if tp.topic in self._committed_elsewhere:
+                continue
+            if progress.to_commit() is not None and (
+                topics is None or tp in topics or tp.topic in topics  # type: ignore[operator]
+            ):
+                yield tp
+
+    def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        offsets = {}
+        for tp in tps:
+            progress = self._progress.get(tp)
+            offset = None if progress is None else progress.to_commit()
+            if offset is not None:
+                offsets[tp] = offset
+        return offsets
+
     async def _commit_offsets(
         self, offsets: Mapping[TP, int], start_new_transaction: bool = True
     ) -> bool:
-        try:
-            return await super()._commit_offsets(offsets, start_new_transaction)
-        finally:
-            # A commit that was under way when a rebalance started finishes after it and
-            # writes its older offsets over those just read from Kafka; Faust would then
-            # wait for acks below what it already processed, forever.
-            for tp in offsets:
-                floor = self._commit_floor.get(tp)
-                if floor is not None and (self._committed_offset[tp] or 0) < floor:
-                    self._committed_offset[tp] = floor
+        progress = {tp: self._progress[tp] for tp in offsets if tp in self._progress}
+        committed = await super()._commit_offsets(offsets, start_new_transaction)
+        if committed:
+            for tp, each in progress.items():
+                each.committed = max(each.committed, offsets[tp])
+        return committed
 
-    def _new_offset(self, tp: TP) -> int | None:
-        acked, committed = self._acked[tp], self._committed_offset[tp]
-        if acked and committed and min(acked) > committed and not self._gap[tp].overlaps(committed):
-            # Faust would commit past the message at the committed offset, never acked.
-            offset = None
-        else:
-            offset = super()._new_offset(tp)
-        self._watch_for_stall(tp, stuck=offset is None and bool(self._acked[tp]))
-        return offset
-
-    def _watch_for_stall(self, tp: TP, *, stuck: bool) -> None:
-        if not stuck:
-            self._stuck_since.pop(tp, None)
-            return
-        since = self._stuck_since.setdefault(tp, time.monotonic())
-        if time.monotonic() - since > COMMIT_STALL_SECONDS:
-            exit_for_redelivery(
-                "%s[%d]: processed messages could not be committed for %.0f s (offset %s was "
-                "never acked)",
-                tp.topic,
-                tp.partition,
-                COMMIT_STALL_SECONDS,
-                self._committed_offset[tp],
-            )
-
-    def ack(self, message: Message) -> bool:
-        app = self.app
-        if message.generation_id != app.consumer_generation_id or not app.flow_control.is_active():
-            message.acked = True
-            self._unacked_messages.discard(message)
-            return False
-        return super().ack(message)
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        self._group_offsets = await super().seek_to_committed()
+        return self._group_offsets
 
     async def perform_seek(self) -> None:
-        """After Faust positions the partitions, note where each must continue from."""
+        """After Faust positions the partitions, note where each continues from."""
         before = dict(self._next_offset)
         await super().perform_seek()
         # Changelog partitions are positioned by table recovery, not by the group.
         assigned = {tp for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
-        starts = {tp: offset for tp, offset in self._committed_offset.items() if offset}
+        starts = {tp: offset for tp, offset in self._group_offsets.items() if offset}
         never_committed = [tp for tp in assigned if tp not in starts]
         if never_committed:
             earliest = await self.earliest_offsets(*never_committed)
             # aiokafka's seek_to_committed leaves a partition without a commit where its
             # fetcher was; after a rebalance that is past messages Faust fetched and then
             # dropped. Without a commit, the group's position is the log start.
-            for tp, offset in earliest.items():
-                await self._seek(tp, offset)
+            await self._seek_in_consumer_thread(earliest)
             starts.update(earliest)
-        for tp in list(self._next_offset):
-            if tp not in assigned:
-                del self._next_offset[tp]
-        self._stuck_since = {tp: t for tp, t in self._stuck_since.items() if tp in assigned}
-        self._commit_floor = {tp: offset for tp, offset in starts.items() if tp in assigned}
+        for tp in set(self._next_offset) - assigned:
+            del self._next_offset[tp]
+        for tp in set(self._progress) - assigned:
+            del self._progress[tp]
+        self._rewinding.clear()
         for tp, offset in starts.items():
+            if tp not in assigned:
+                continue
+            self.positioned(tp, offset)
             # Faust may hand messages over while this runs (it can run twice at once):
             # a partition that moved on meanwhile is further along than the baseline.
-            if tp in assigned and self._next_offset.get(tp) == before.get(tp):
+            if self._next_offset.get(tp) == before.get(tp):
                 self._next_offset[tp] = offset
+        self._early_acks.clear()  # of partitions no longer assigned
+
+    async def _seek_in_consumer_thread(self, offsets: Mapping[TP, int]) -> None:
+        """Seek where aiokafka's consumer runs (its fetcher is not thread-safe)."""
+        with contextlib.suppress(TimeoutError):  # only reading the new position timed out
+            await self.seek_wait(offsets)
 
     async def _check_hole(self, message: Message, expected: int) -> None:
         tp = message.tp
@@ -153,11 +272,10 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
                 message.offset,
                 message.generation_id,
             )
-        # Nothing in the hole needs this worker: count it as done, or Faust would wait
-        # for acks of those offsets forever and never commit this partition again.
-        gap = self._gap[tp]
-        gap.addi(expected, message.offset)
-        gap.merge_overlaps()
+        # Nothing in the hole needs this worker: the processed run may go over it.
+        progress = self._progress.get(tp)
+        if progress is not None:
+            progress.skip(expected, message.offset)
 
     async def _records_between(self, tp: TP, start: int, end: int) -> list[int]:
         """Offsets in [start, end) of ``tp`` that hold a record a consumer would see."""
@@ -165,7 +283,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             bootstrap_servers=[url.authority for url in self.app.conf.broker_consumer],
             group_id=self.app.conf.id,  # only to read the group's committed offset
             enable_auto_commit=False,
-            isolation_level="read_committed" if self.in_transaction else "read_uncommitted",
+            isolation_level="read_committed",
         )
         await reader.start()
         try:
@@ -175,7 +293,6 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             # the committed offsets: then those messages were processed there.
             committed = await reader.committed(partition)
             if committed is not None and committed >= end:
-                self._committed_offset[tp] = committed  # commits go on from there
                 return []
             reader.seek(partition, max(start, committed or 0))
             found: list[int] = []
@@ -189,10 +306,36 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             await reader.stop()
 
 
+class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: aiokafka_driver.Transport) -> AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # Table recovery must not read what an aborted transaction wrote (a fenced-off
+        # worker's batch). Faust reads committed only with its own exactly_once, unused here.
+        assert hasattr(consumer, "_isolation_level"), "aiokafka renamed _isolation_level"
+        consumer._isolation_level = "read_committed"
+        return consumer
+
+
 class _Transport(aiokafka_driver.Transport):
     Consumer = ProcessedOnlyConsumer
 
 
+class AckedStream(faust.Stream):
+    """A stream whose every ack reaches ``ProcessedOnlyConsumer.ack``.
+
+    Faust's compiled stream iterator writes acks into the consumer's bookkeeping itself,
+    with none of the checks above (it would commit a message skipped in a rebalance).
+    """
+
+    def __aiter__(self) -> AsyncIterator:
+        iterator = self._py_aiter()
+        self._active_agens.add(iterator)
+        return iterator
+
+
 class MeteringApp(faust.App):
+    def __init__(self, *args: object, **options: object) -> None:
+        super().__init__(*args, Stream=AckedStream, **options)
+
     def _new_transport(self) -> TransportT:
         return _Transport(self.conf.broker_consumer, self)

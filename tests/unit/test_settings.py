@@ -17,7 +17,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.bootstrap_servers == ["localhost:9092"]
     assert settings.rate_card is None
     assert settings.currency == "USD"
-    assert settings.processing_guarantee == "at_least_once"
+    assert settings.processing_guarantee == "exactly_once"
 
 
 def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,7 +39,7 @@ def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch) -> None
         ("STREAMS_WEB_PORT", "70000", "less than or equal to 65535"),
         ("STREAMS_BROKER", "localhost:9092", "expected kafka://host:port"),
         ("STREAMS_CURRENCY", "usd", "STREAMS_CURRENCY='usd'"),
-        ("STREAMS_PROCESSING_GUARANTEE", "exactly_once", "'at_least_once'"),
+        ("STREAMS_PROCESSING_GUARANTEE", "exactly-once", "'at_least_once' or 'exactly_once'"),
         ("STREAMS_PARTITIONS", "0", "STREAMS_PARTITIONS='0'"),
     ],
 )
