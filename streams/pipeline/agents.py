@@ -190,12 +190,13 @@ async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
 
 
 async def _within_timeout(work: Awaitable[object], what: str) -> None:
-    try:
-        await asyncio.wait_for(work, DELIVERY_TIMEOUT)
-    except TimeoutError:
-        raise TimeoutError(
-            f"Kafka did not acknowledge {what} in {DELIVERY_TIMEOUT:.0f} s"
-        ) from None
+    # Not wait_for: it waits for the cancelled work to end, and aborting a transaction
+    # needs the broker that is not answering. The worker exits instead (_crash_on_error).
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=DELIVERY_TIMEOUT)
+    if not done:
+        raise TimeoutError(f"Kafka did not acknowledge {what} in {DELIVERY_TIMEOUT:.0f} s")
+    task.result()
 
 
 async def _finish(work: Awaitable[None]) -> None:

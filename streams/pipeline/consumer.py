@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
 import faust
@@ -40,6 +41,7 @@ from mode.utils.futures import notify
 
 from streams.pipeline.drain import exit_for_redelivery
 from streams.pipeline.progress import PartitionProgress
+from streams.pipeline.recovery import MarkerAwareTables
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         self._progress: dict[TP, PartitionProgress] = {}  # what may be committed
         self._group_offsets: Mapping[TP, int | None] = {}  # read at the last seek
         self._rewinding: dict[TP, int] = {}  # partitions sought back, and to where
+        self._read_offset = _ReadOffsets(self._rewinding)
         self._early_acks: dict[TP, list[int]] = {}  # acks that came before the position
         self._committed_elsewhere: set[str] = set()  # topics whose offsets go in transactions
         self._assignment_hooks: list[Callable[[set[TP]], Awaitable[None]]] = []
@@ -158,12 +161,12 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             offset,
             seen - 1,
         )
+        self._rewinding[tp] = offset
+        self._next_offset[tp] = offset
         try:
             await self._seek_in_consumer_thread({tp: offset})
         except IllegalStateError:
-            return  # no longer assigned: the next owner reads from the committed offset
-        self._rewinding[tp] = offset
-        self._next_offset[tp] = offset
+            del self._rewinding[tp]  # no longer assigned: the next owner reads it
 
     def before_assignment(self, hook: Callable[[set[TP]], Awaitable[None]]) -> None:
         """Run ``hook(assigned)`` on each assignment before tables recover or streams run."""
@@ -306,6 +309,25 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             await reader.stop()
 
 
+class _ReadOffsets(defaultdict):
+    """Faust's read offsets, held at the rewind offset of partitions being read again.
+
+    Faust hands over only messages at or past a partition's read offset, and moves it
+    past each message it hands over, also those fetched before a rewind, which are then
+    dropped: unchecked it would skip the messages the rewind reads again.
+    """
+
+    def __init__(self, rewinding: Mapping[TP, int]) -> None:
+        super().__init__(lambda: None)
+        self.rewinding = rewinding
+
+    def __setitem__(self, tp: TP, offset: int | None) -> None:
+        rewind = self.rewinding.get(tp)
+        if rewind is not None and offset is not None:
+            offset = min(offset, rewind)
+        super().__setitem__(tp, offset)
+
+
 class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: aiokafka_driver.Transport) -> AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
@@ -335,7 +357,7 @@ class AckedStream(faust.Stream):
 
 class MeteringApp(faust.App):
     def __init__(self, *args: object, **options: object) -> None:
-        super().__init__(*args, Stream=AckedStream, **options)
+        super().__init__(*args, Stream=AckedStream, TableManager=MarkerAwareTables, **options)
 
     def _new_transport(self) -> TransportT:
         return _Transport(self.conf.broker_consumer, self)

@@ -38,8 +38,11 @@ class PartitionTransactions:
         """Hold a producer for exactly these partitions; a new one fences the old owner."""
         wanted = set(partitions)
         async with self._lock:
-            for partition in sorted(set(self._producers) - wanted):
-                await self._producers.pop(partition).stop()
+            released = [self._producers.pop(p) for p in sorted(set(self._producers) - wanted)]
+            if released:
+                # A producer stuck in a transaction the broker no longer answers for would
+                # hold up the rebalance; the new owner fences it off in any case.
+                await asyncio.wait([asyncio.ensure_future(p.stop()) for p in released], timeout=5)
             starting = sorted(wanted - set(self._producers))
             producers = {p: self._new_producer(p) for p in starting}
             await asyncio.gather(*(producer.start() for producer in producers.values()))
@@ -69,4 +72,7 @@ class PartitionTransactions:
             partitioner=account_partitioner,
             acks="all",
             linger_ms=5,
+            # The broker answers a batch sent while its previous transaction still ends
+            # with a retriable error (KIP-890 verification): retry soon.
+            retry_backoff_ms=20,
         )

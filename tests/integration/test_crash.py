@@ -45,16 +45,17 @@ async def _chaos(
 
 
 @pytest.mark.chaos
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
 @pytest.mark.parametrize("how", ["sigkill", "sigterm"])
 async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
-    kafka: Kafka, workers: Workers, request: pytest.FixtureRequest, how: str
+    kafka: Kafka, workers: Workers, request: pytest.FixtureRequest, how: str, guarantee: str
 ) -> None:
     option = request.config.getoption
     seed, kills = option("--crash-seed"), option("--crash-kills")
     load = generate(seed, option("--crash-accounts"), option("--crash-events"))
     run = Run.new(kafka.bootstrap, "crash")
     await run.create_inputs()
-    env = run.env()
+    env = run.env(processing_guarantee=guarantee)
     live = [
         workers.start("streams worker", env, name=f"w{n}") for n in range(option("--crash-workers"))
     ]
@@ -74,10 +75,11 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
     books = sent.check_books(load)
     announce(
         request.config,
-        f"crash test ({how}, seed {seed}): {len(load.usage)} usage events and "
+        f"crash test ({guarantee}, {how}, seed {seed}): {len(load.usage)} usage events and "
         f"{len(load.commands)} commands over {len(load.funds)} accounts, {len(live)} workers, "
         f"{stopped} stopped and replaced; {books.requests} recharge requests "
         f"({books.declined} declined); {books.repeated_outputs} repeated outputs seen and "
         f"dropped by id; {len(supervisor.restarts)} restarted after exiting on their own "
-        f"{supervisor.restarts}; {elapsed:.1f} s",
+        f"{supervisor.restarts}; {elapsed:.1f} s, "
+        f"{(len(load.usage) + len(load.commands)) / elapsed:.0f} inputs/s",
     )

@@ -145,3 +145,12 @@ async def test_acks_that_come_before_the_partition_is_positioned_count_once_it_i
     assert fresh not in _committable(app)
     app.consumer.positioned(fresh, 0)
     assert _committable(app)[fresh] == 3
+
+
+async def test_a_partition_being_read_again_keeps_faust_from_skipping_the_re_read(
+    app: MeteringApp, seeks: list[tuple[TP, int]]
+) -> None:
+    await app.consumer.admit([_Event(0), _Event(5)])  # 1-4 lost: read again from 1
+    read_offset = app.consumer._read_offset
+    read_offset[PARTITION] = 9  # Faust hands over 9, fetched before the rewind, and moves on
+    assert read_offset[PARTITION] == 1  # so that 1 and what follows still pass its filter
