@@ -18,11 +18,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the outputs of tests/recordings/ instead of comparing them",
     )
     crash = parser.getgroup("crash test", "tests/integration/test_crash.py")
-    crash.addoption(
-        "--chaos",
-        action="store_true",
-        help="also run the tests that stop workers or the broker mid-stream (issue 4)",
-    )
     crash.addoption("--crash-seed", type=int, default=20261124, help="seed of the run")
     crash.addoption("--crash-events", type=int, default=4000, help="usage events")
     crash.addoption("--crash-accounts", type=int, default=200, help="accounts")
@@ -34,13 +29,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if INTEGRATION in Path(item.fspath).parents:
             item.add_marker(pytest.mark.integration)
-        if item.get_closest_marker("chaos") and not config.getoption("--chaos"):
-            item.add_marker(
-                pytest.mark.skip(
-                    reason="stops workers or the broker mid-stream: opt-in with --chaos while "
-                    "a commit stall after rebalances is open (issue 4)"
-                )
-            )
 
 
 @pytest.hookimpl(wrapper=True)

@@ -76,7 +76,12 @@ async def play(bootstrap: str, settings: Settings, console: Console, seed: int) 
     await producer.start()
     outputs = Outputs()
     topics = [LEDGER, RECHARGE_REQUESTED, NOTIFICATIONS, DEAD_LETTER]
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",  # what an aborted (fenced-off) batch wrote is not
+    )
     await consumer.start()
     try:
         setup = traffic.commands(DAY)
