@@ -13,6 +13,7 @@ import click
 
 from bench import load, measure
 from streams.broker import KafkaDistribution, LocalBroker
+from streams.broker.local import free_port
 from streams.pipeline.provisioning import TopicSpec, ensure_topics
 from streams.settings import Settings
 
@@ -49,24 +50,24 @@ async def _run(
     prefix, app_id = f"b{run}.", f"bench-{run}"
     ceiling_out = f"{prefix}bench.ceiling-out"
     topics = [prefix + topic for topic in load.INPUT_TOPICS] + [ceiling_out]
-    await ensure_topics(Settings(broker=broker), [TopicSpec(name, partitions) for name in topics])
+    settings = Settings(
+        broker=broker,
+        topic_prefix=prefix,
+        app_id=app_id,
+        partitions=partitions,
+        data_dir=scratch / "worker",
+        web_port=free_port(),
+        log_level="WARNING",
+    )
+    await ensure_topics(settings, [TopicSpec(name, partitions) for name in topics])
     inputs = load.commands(accounts) + load.usage(seed, accounts, events)
     click.echo(f"producing {len(inputs):,} inputs ({events:,} usage events, {accounts:,} accounts)")
     await load.produce(bootstrap, prefix, inputs)
 
     ceiling = await measure.ceiling(bootstrap, prefix, len(inputs), ceiling_out)
     click.echo(f"ceiling (aiokafka, orjson, dict, one output per event): {_figure(ceiling)}")
-    env = {
-        "STREAMS_BROKER": broker,
-        "STREAMS_TOPIC_PREFIX": prefix,
-        "STREAMS_APP_ID": app_id,
-        "STREAMS_PARTITIONS": str(partitions),
-        "STREAMS_DATA_DIR": str(scratch / "worker"),
-        "STREAMS_LOG_LEVEL": "WARNING",
-    }
-    guarantee = os.environ.get("STREAMS_PROCESSING_GUARANTEE", "exactly_once")
-    worker = await measure.worker(bootstrap, env, len(inputs), scratch / "worker.log")
-    click.echo(f"worker (1 process, {guarantee}): {_figure(worker)}")
+    worker = await measure.worker(settings, len(inputs), scratch / "worker.log")
+    click.echo(f"worker (1 process, {settings.processing_guarantee}): {_figure(worker)}")
     click.echo(
         f"ratio worker/ceiling: {worker.per_second / ceiling.per_second:.3f} "
         f"({os.cpu_count()} cores)"

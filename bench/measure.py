@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +13,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
-from bench.load import INPUT_TOPICS as INPUTS
-from streams.broker.local import free_port
+from bench.load import INPUT_TOPICS
+from streams.settings import Settings
+from streams.worker_process import worker_process
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Throughput:
 async def ceiling(bootstrap: str, prefix: str, total: int, out_topic: str) -> Throughput:
     """Plain aiokafka: consume, orjson decode, aggregate per account, one output per event."""
     consumer = AIOKafkaConsumer(
-        *(prefix + topic for topic in INPUTS),
+        *(prefix + topic for topic in INPUT_TOPICS),
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -68,28 +67,16 @@ async def ceiling(bootstrap: str, prefix: str, total: int, out_topic: str) -> Th
         await producer.stop()
 
 
-async def worker(bootstrap: str, env: dict[str, str], total: int, log: Path) -> Throughput:
+async def worker(settings: Settings, total: int, log: Path) -> Throughput:
     """One worker process: from its first forwarded input to its last ledger entry."""
-    prefix, app_id = env["STREAMS_TOPIC_PREFIX"], env["STREAMS_APP_ID"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
-            env={**os.environ, **env, "STREAMS_WEB_PORT": str(free_port())},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        internal = f"{app_id}-account-inputs"
-        await _until_consumed(bootstrap, app_id, [prefix + t for t in INPUTS] + [internal], process)
-        first = min(await _timestamps(bootstrap, internal))
-        last = max(await _timestamps(bootstrap, prefix + "credits.ledger"))
-        return Throughput(total, (last - first) / 1000)
-    finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    bootstrap = settings.bootstrap_servers[0]
+    internal = f"{settings.app_id}-account-inputs"
+    with worker_process(settings, log) as process:
+        inputs = [settings.topic(topic) for topic in INPUT_TOPICS] + [internal]
+        await _until_consumed(bootstrap, settings.app_id, inputs, process)
+    first = min(await _timestamps(bootstrap, internal))
+    last = max(await _timestamps(bootstrap, settings.topic("credits.ledger")))
+    return Throughput(total, (last - first) / 1000)
 
 
 async def _until_consumed(
@@ -103,7 +90,7 @@ async def _until_consumed(
     try:
         partitions = []
         for topic in topics:
-            partitions += [TopicPartition(topic, p) for p in await _partitions(reader, topic)]
+            partitions += [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the worker exited with status {process.returncode}")
@@ -124,13 +111,18 @@ def _done(end: int, committed: object) -> bool:
     return end == 0 or (committed is not None and committed.offset >= end)  # type: ignore[attr-defined]
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(60):
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return found
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.5)
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of `topic`, once it exists (the worker creates its own topics)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        for _ in range(60):
+            (described,) = await admin.describe_topics([topic])
+            if described["error_code"] == 0 and described["partitions"]:
+                return [p["partition"] for p in described["partitions"]]
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
     raise RuntimeError(f"topic {topic} never appeared")
 
 
@@ -144,7 +136,7 @@ async def _timestamps(bootstrap: str, topic: str) -> list[int]:
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
+        partitions = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         stamps: list[int] = []

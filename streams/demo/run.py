@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -29,6 +27,7 @@ from streams.pipeline.topics import (
     TopicNames,
 )
 from streams.settings import Settings
+from streams.worker_process import worker_process
 
 DAY = datetime(2026, 11, 24, tzinfo=UTC)
 # The demo's billing system declines this account's first charge.
@@ -234,25 +233,15 @@ def run_demo(settings: Settings, port: int, scratch: Path, seed: int = 7) -> Non
     )
     log_path = scratch / "worker.log"
     console.print(f"broker ready; starting a worker (log: {log_path})")
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams", "worker"],
-            env=worker_settings.as_environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        outputs = asyncio.run(play(local.bootstrap, worker_settings, console, seed))
-        report(outputs, console)
-    except TimeoutError:
-        tail = log_path.read_text(errors="replace").splitlines()[-40:]
-        console.print("the worker did not catch up; the end of its log:", *tail, sep="\n")
-        raise
+        with worker_process(worker_settings, log_path):
+            try:
+                outputs = asyncio.run(play(local.bootstrap, worker_settings, console, seed))
+                report(outputs, console)
+            except TimeoutError:
+                tail = log_path.read_text(errors="replace").splitlines()[-40:]
+                console.print("the worker did not catch up; the end of its log:", *tail, sep="\n")
+                raise
     finally:
-        worker.terminate()
-        try:
-            worker.wait(60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
         local.stop()
         console.print("worker and broker stopped")
