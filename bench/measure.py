@@ -17,6 +17,13 @@ from bench.load import INPUT_TOPICS
 from streams.settings import Settings
 from streams.worker_process import worker_process
 
+# Lines of the worker's log shown when it exits before the end of a measurement.
+LOG_TAIL = 40
+
+
+class WorkerExited(RuntimeError):
+    pass
+
 
 @dataclass(frozen=True)
 class Throughput:
@@ -73,7 +80,11 @@ async def worker(settings: Settings, total: int, log: Path) -> Throughput:
     internal = f"{settings.app_id}-account-inputs"
     with worker_process(settings, log) as process:
         inputs = [settings.topic(topic) for topic in INPUT_TOPICS] + [internal]
-        await _until_consumed(bootstrap, settings.app_id, inputs, process)
+        try:
+            await _until_consumed(bootstrap, settings.app_id, inputs, process)
+        except WorkerExited as exited:
+            tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL:]
+            raise WorkerExited("\n".join([str(exited), "the end of its log:", *tail])) from None
     first = min(await _timestamps(bootstrap, internal))
     last = max(await _timestamps(bootstrap, settings.topic("credits.ledger")))
     return Throughput(total, (last - first) / 1000)
@@ -93,7 +104,7 @@ async def _until_consumed(
             partitions += [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the worker exited with status {process.returncode}")
+                raise WorkerExited(f"the worker exited with status {process.returncode}")
             ends = await reader.end_offsets(partitions)
             try:
                 committed = await admin.list_consumer_group_offsets(group)
