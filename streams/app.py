@@ -50,8 +50,21 @@ def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
     return app
 
 
-class _DrainingWorker(faust.Worker):
-    """A Faust worker whose SIGTERM and SIGINT finish the batches in hand, then exit."""
+class _Worker(faust.Worker):
+    """A Faust worker without the terminal spinner.
+
+    With a log level of WARNING or above, Faust keeps its spinner and sets the root
+    logger to DEBUG for it, and every debug call of aiokafka and Faust then builds a
+    record for the handlers to drop: 7% of the worker's time in a profile.
+    """
+
+    def __init__(self, app: faust.App, **options: object) -> None:
+        super().__init__(app, **options)
+        self.spinner = None
+
+
+class _DrainingWorker(_Worker):
+    """A worker whose SIGTERM and SIGINT finish the batches in hand, then exit."""
 
     def __init__(self, app: faust.App, drain: Drain, **options: object) -> None:
         super().__init__(app, **options)
@@ -67,9 +80,7 @@ class _DrainingWorker(faust.Worker):
 def run_worker(app: faust.App, settings: Settings, drain: Drain | None = None) -> None:
     """Run ``app`` in this process until SIGINT/SIGTERM."""
     options = {"loglevel": settings.log_level, "quiet": True}
-    worker = (
-        faust.Worker(app, **options) if drain is None else _DrainingWorker(app, drain, **options)
-    )
+    worker = _Worker(app, **options) if drain is None else _DrainingWorker(app, drain, **options)
     worker.execute_from_commandline()
 
 
