@@ -25,9 +25,34 @@ from streams.settings import Settings
 )
 @click.option("--partitions", default=8, show_default=True, help="Partitions of every topic.")
 @click.option("--seed", default=1, show_default=True, help="Seed of the generated usage.")
+@click.option(
+    "--latency-rate",
+    default=1_000,
+    show_default=True,
+    help="Usage events per second offered for the latency figure.",
+)
+@click.option(
+    "--latency-seconds", default=20, show_default=True, help="How long that load is offered."
+)
+@click.option(
+    "--restart-accounts",
+    default=100_000,
+    show_default=True,
+    help="Accounts in the tables for the memory and restart figures.",
+)
+@click.option(
+    "--scale-workers", default=2, show_default=True, help="Workers for the scale-out figure."
+)
+@click.option(
+    "--scale-partitions",
+    default=16,
+    show_default=True,
+    help="Partitions of every topic for the scale-out figure.",
+)
 @click.option("--broker", help="Use this broker (kafka://host:port) instead of starting one.")
-def main(events: int, accounts: int, partitions: int, seed: int, broker: str | None) -> None:
-    """Print the worker's and the ceiling's events per second, and their ratio."""
+def main(broker: str | None, **options: int) -> None:
+    """Print the worker's and the ceiling's events per second and their ratio, the latency
+    at a fixed load, memory and restart time with many accounts, and a scale-out figure."""
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries while new topics settle
     with tempfile.TemporaryDirectory(prefix="streams-bench-") as scratch:
         local = None
@@ -36,42 +61,89 @@ def main(events: int, accounts: int, partitions: int, seed: int, broker: str | N
             local.start()
             broker = local.url
         try:
-            asyncio.run(_run(broker, Path(scratch), events, accounts, partitions, seed))
+            asyncio.run(_run(broker, Path(scratch), **options))
         finally:
             if local is not None:
                 local.stop()
 
 
 async def _run(
-    broker: str, scratch: Path, events: int, accounts: int, partitions: int, seed: int
+    broker: str,
+    scratch: Path,
+    *,
+    events: int,
+    accounts: int,
+    partitions: int,
+    seed: int,
+    latency_rate: int,
+    latency_seconds: int,
+    restart_accounts: int,
+    scale_workers: int,
+    scale_partitions: int,
 ) -> None:
     bootstrap = broker.removeprefix("kafka://")
-    run = uuid.uuid4().hex[:10]
-    prefix, app_id = f"b{run}.", f"bench-{run}"
-    ceiling_out = f"{prefix}bench.ceiling-out"
-    topics = [prefix + topic for topic in load.INPUT_TOPICS] + [ceiling_out]
-    settings = Settings(
-        broker=broker,
-        topic_prefix=prefix,
-        app_id=app_id,
-        partitions=partitions,
-        data_dir=scratch / "worker",
-        web_port=free_port(),
-        log_level="WARNING",
-    )
-    await ensure_topics(settings, [TopicSpec(name, partitions) for name in topics])
+    settings = await _fresh(broker, scratch, "throughput", partitions)
     inputs = load.commands(accounts) + load.usage(seed, accounts, events)
     click.echo(f"producing {len(inputs):,} inputs ({events:,} usage events, {accounts:,} accounts)")
-    await load.produce(bootstrap, prefix, inputs)
+    await load.produce(bootstrap, settings.topic_prefix, inputs)
 
-    ceiling = await measure.ceiling(bootstrap, prefix, len(inputs), ceiling_out)
+    ceiling_out = settings.topic("bench.ceiling-out")
+    ceiling = await measure.ceiling(bootstrap, settings.topic_prefix, len(inputs), ceiling_out)
     click.echo(f"ceiling (aiokafka, orjson, dict, one output per event): {_figure(ceiling)}")
-    worker = await measure.worker(settings, len(inputs), scratch / "worker.log")
+    log = scratch / "worker.log"
+    worker = await measure.worker(settings, len(inputs), log)
     click.echo(f"worker (1 process, {settings.processing_guarantee}): {_figure(worker)}")
     click.echo(
         f"ratio worker/ceiling: {worker.per_second / ceiling.per_second:.3f} "
         f"({os.cpu_count()} cores)"
     )
+
+    settings = await _fresh(broker, scratch, "latency", partitions)
+    latency, cold_start = await measure.latency(
+        settings, log, accounts, latency_rate, latency_seconds
+    )
+    click.echo(
+        f"latency, usage event to its ledger entry at {latency_rate:,} events/s for "
+        f"{latency_seconds} s: p50 {latency.p50_ms:,.0f} ms, p99 {latency.p99_ms:,.0f} ms, "
+        f"max {latency.max_ms:,.0f} ms ({latency.events:,} events)"
+    )
+
+    settings = await _fresh(broker, scratch, "restart", partitions)
+    restart = await measure.restart(settings, log, restart_accounts)
+    click.echo(
+        f"worker resident memory with {restart.accounts:,} accounts: "
+        f"{restart.resident_mib:,.0f} MiB"
+    )
+    click.echo(
+        f"restart with {restart.accounts:,} accounts to recover: first output after "
+        f"{restart.first_output_seconds:.1f} s (empty tables: {cold_start:.1f} s)"
+    )
+
+    settings = await _fresh(broker, scratch, "scale", scale_partitions)
+    await load.produce(bootstrap, settings.topic_prefix, inputs)
+    scaled = await measure.worker(settings, len(inputs), log, workers=scale_workers)
+    click.echo(
+        f"scale-out ({scale_workers} worker processes, {scale_partitions} partitions): "
+        f"{_figure(scaled)}"
+    )
+
+
+async def _fresh(broker: str, scratch: Path, name: str, partitions: int) -> Settings:
+    """Settings of a worker with its own topics, group and data."""
+    run = uuid.uuid4().hex[:10]
+    settings = Settings(
+        broker=broker,
+        topic_prefix=f"b{run}.",
+        app_id=f"bench-{name}-{run}",
+        partitions=partitions,
+        data_dir=scratch / name / "worker",
+        web_port=free_port(),
+        log_level="WARNING",
+    )
+    (scratch / name).mkdir()
+    topics = [settings.topic(topic) for topic in (*load.INPUT_TOPICS, "bench.ceiling-out")]
+    await ensure_topics(settings, [TopicSpec(name, partitions) for name in topics])
+    return settings
 
 
 def _figure(throughput: measure.Throughput) -> str:

@@ -3,7 +3,10 @@ to the input topics before anything is timed."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
+from dataclasses import dataclass
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -43,6 +46,47 @@ def commands(accounts: int) -> list[tuple[str, bytes, bytes]]:
             }
             out.append(("credits.commands", account.encode(), orjson.dumps(auto)))
     return out
+
+
+def funds(accounts: int) -> list[tuple[str, bytes, bytes]]:
+    """One add_funds per account: that many accounts in the worker's tables."""
+    return [
+        (
+            "credits.commands",
+            f"acct-{n}".encode(),
+            orjson.dumps(
+                {
+                    "command_id": f"acct-{n}-funds",
+                    "account_id": f"acct-{n}",
+                    "type": "add_funds",
+                    "amount": "100.00",
+                    "currency": "USD",
+                    "issued_at": AT,
+                }
+            ),
+        )
+        for n in range(accounts)
+    ]
+
+
+@dataclass(frozen=True)
+class Probe:
+    command_id: str
+    message: tuple[str, bytes, bytes]
+
+
+def probe() -> Probe:
+    """One add_funds whose ledger entry shows that a worker is processing."""
+    command_id = "probe-funds"
+    body = {
+        "command_id": command_id,
+        "account_id": "acct-0",
+        "type": "add_funds",
+        "amount": "1.00",
+        "currency": "USD",
+        "issued_at": AT,
+    }
+    return Probe(command_id, ("credits.commands", b"acct-0", orjson.dumps(body)))
 
 
 def usage(seed: int, accounts: int, events: int) -> list[tuple[str, bytes, bytes]]:
@@ -89,5 +133,29 @@ async def produce(bootstrap: str, prefix: str, messages: list[tuple[str, bytes, 
         ]
         for receipt in receipts:
             await receipt
+    finally:
+        await producer.stop()
+
+
+async def produce_at(
+    bootstrap: str, prefix: str, messages: list[tuple[str, bytes, bytes]], rate: int
+) -> dict[str, float]:
+    """Offer usage events at ``rate`` per second; when each was produced (ms since the
+    epoch, its record timestamp), by event id."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    ids = [orjson.loads(value)["event_id"] for _, _, value in messages]
+    receipts = []
+    try:
+        started = time.monotonic()
+        for n, (topic, key, value) in enumerate(messages):
+            ahead = started + n / rate - time.monotonic()
+            if ahead > 0:
+                await asyncio.sleep(ahead)  # pacing the offered load, not waiting for a result
+            receipts.append(await producer.send(prefix + topic, value, key=key))
+        return {
+            event_id: (await receipt).timestamp
+            for event_id, receipt in zip(ids, receipts, strict=True)
+        }
     finally:
         await producer.stop()

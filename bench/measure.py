@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +15,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
+from bench import load
 from bench.load import INPUT_TOPICS
+from streams.broker.local import free_port
 from streams.settings import Settings
 from streams.worker_process import worker_process
 
 # Lines of the worker's log shown when it exits before the end of a measurement.
 LOG_TAIL = 40
+# No measurement waits longer than this for the worker.
+WAIT_SECONDS = 600
 
 
 class WorkerExited(RuntimeError):
@@ -74,24 +80,191 @@ async def ceiling(bootstrap: str, prefix: str, total: int, out_topic: str) -> Th
         await producer.stop()
 
 
-async def worker(settings: Settings, total: int, log: Path) -> Throughput:
-    """One worker process: from its first forwarded input to its last ledger entry."""
+async def worker(settings: Settings, total: int, log: Path, workers: int = 1) -> Throughput:
+    """Worker processes: from the first forwarded input to the last ledger entry."""
     bootstrap = settings.bootstrap_servers[0]
     internal = f"{settings.app_id}-account-inputs"
-    with worker_process(settings, log) as process:
+    with _workers(settings, log, workers) as processes:
         inputs = [settings.topic(topic) for topic in INPUT_TOPICS] + [internal]
-        try:
-            await _until_consumed(bootstrap, settings.app_id, inputs, process)
-        except WorkerExited as exited:
-            tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL:]
-            raise WorkerExited("\n".join([str(exited), "the end of its log:", *tail])) from None
+        await _until_consumed(bootstrap, settings.app_id, inputs, processes, log)
     first = min(await _timestamps(bootstrap, internal))
     last = max(await _timestamps(bootstrap, settings.topic("credits.ledger")))
     return Throughput(total, (last - first) / 1000)
 
 
+@dataclass(frozen=True)
+class Latency:
+    events: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+async def latency(
+    settings: Settings, log: Path, accounts: int, rate: int, seconds: int
+) -> tuple[Latency, float]:
+    """Usage events offered at ``rate`` per second: from each one's produce time until a
+    read_committed consumer of the ledger receives its entry. Also the worker's start to
+    its first output with empty tables, in seconds."""
+    bootstrap = settings.bootstrap_servers[0]
+    ledger = settings.topic("credits.ledger")
+    await load.produce(bootstrap, settings.topic_prefix, load.commands(accounts))
+    with _workers(settings, log, 1) as processes:
+        started = time.monotonic()
+        await _until_entry(bootstrap, ledger, f"acct-{accounts - 1}-funds", processes, log)
+        cold_start = time.monotonic() - started
+        events = load.usage(seed=7, accounts=accounts, events=rate * seconds)
+        ids = {orjson.loads(value)["event_id"] for _, _, value in events}
+        async with _LedgerTail(bootstrap, ledger) as tail:
+            watching = asyncio.ensure_future(tail.until(ids, processes, log))
+            sent = await load.produce_at(bootstrap, settings.topic_prefix, events, rate)
+            seen = await watching
+    delays = sorted(seen[event_id] - sent[event_id] for event_id in sent)
+    figure = Latency(
+        len(delays),
+        p50_ms=delays[len(delays) // 2],
+        p99_ms=delays[min(len(delays) - 1, len(delays) * 99 // 100)],
+        max_ms=delays[-1],
+    )
+    return figure, cold_start
+
+
+@dataclass(frozen=True)
+class Restart:
+    accounts: int
+    resident_mib: float
+    first_output_seconds: float
+
+
+async def restart(settings: Settings, log: Path, accounts: int) -> Restart:
+    """A worker's memory with ``accounts`` accounts in its tables, then a new worker's start
+    until its first output: the tables are recovered from their changelogs first."""
+    bootstrap = settings.bootstrap_servers[0]
+    ledger = settings.topic("credits.ledger")
+    await load.produce(bootstrap, settings.topic_prefix, load.funds(accounts))
+    inputs = [settings.topic("credits.commands"), f"{settings.app_id}-account-inputs"]
+    with _workers(settings, log, 1) as processes:
+        await _until_consumed(bootstrap, settings.app_id, inputs, processes, log)
+        resident = _resident_mib(processes[0].pid)
+    fresh = settings.model_copy(update={"data_dir": settings.data_dir.with_name("restarted")})
+    probe = load.probe()
+    with _workers(fresh, log, 1) as processes:
+        started = time.monotonic()
+        async with _LedgerTail(bootstrap, ledger) as tail:
+            await load.produce(bootstrap, settings.topic_prefix, [probe.message])
+            await tail.until({probe.command_id}, processes, log)
+        first_output = time.monotonic() - started
+    return Restart(accounts, resident, first_output)
+
+
+@contextmanager
+def _workers(settings: Settings, log: Path, count: int) -> Iterator[list[subprocess.Popen]]:
+    with ExitStack() as stack:
+        processes = []
+        for n in range(count):
+            each = settings
+            if n:
+                each = settings.model_copy(
+                    update={
+                        "web_port": free_port(),
+                        "data_dir": settings.data_dir.with_name(f"worker{n}"),
+                    }
+                )
+            processes.append(stack.enter_context(worker_process(each, log.with_suffix(f".{n}"))))
+        yield processes
+
+
+def _resident_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc: resident memory is measured on Linux only")
+
+
+def _exited(processes: list[subprocess.Popen], log: Path) -> None:
+    for n, process in enumerate(processes):
+        if process.poll() is not None:
+            path = log.with_suffix(f".{n}")
+            tail = path.read_text(errors="replace").splitlines()[-LOG_TAIL:]
+            status = f"the worker exited with status {process.returncode}"
+            raise WorkerExited("\n".join([status, "the end of its log:", *tail]))
+
+
+class _LedgerTail:
+    """A read_committed consumer of the ledger from its end: when each entry arrives."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            fetch_max_wait_ms=10,
+        )
+
+    async def __aenter__(self) -> _LedgerTail:
+        await self.consumer.start()
+        numbers = await _partitions(self.bootstrap, self.topic)
+        partitions = [TopicPartition(self.topic, p) for p in numbers]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            await self.consumer.position(partition)  # fixed now, before anything is produced
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def until(
+        self, sources: set[str], processes: list[subprocess.Popen], log: Path
+    ) -> dict[str, float]:
+        """When (ms since the epoch) the entry of each source id arrived."""
+        arrived: dict[str, float] = {}
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not sources <= arrived.keys():
+            _exited(processes, log)
+            if time.monotonic() > deadline:
+                missing = len(sources - arrived.keys())
+                raise TimeoutError(f"{missing} ledger entries did not arrive in {WAIT_SECONDS} s")
+            batches = await self.consumer.getmany(timeout_ms=200)
+            now = time.time() * 1000
+            for records in batches.values():
+                for record in records:
+                    arrived.setdefault(orjson.loads(record.value)["source_id"], now)
+        return arrived
+
+
+async def _until_entry(
+    bootstrap: str, ledger: str, source_id: str, processes: list[subprocess.Popen], log: Path
+) -> None:
+    """Until the ledger has an entry for ``source_id`` (read from the start)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    await _partitions(bootstrap, ledger)  # the worker creates it as it starts
+    consumer = AIOKafkaConsumer(
+        ledger,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
+    await consumer.start()
+    try:
+        while time.monotonic() < deadline:
+            _exited(processes, log)
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                if any(orjson.loads(r.value)["source_id"] == source_id for r in records):
+                    return
+    finally:
+        await consumer.stop()
+    raise TimeoutError(f"no ledger entry for {source_id} in {WAIT_SECONDS} s")
+
+
 async def _until_consumed(
-    bootstrap: str, group: str, topics: list[str], process: subprocess.Popen
+    bootstrap: str,
+    group: str,
+    topics: list[str],
+    processes: list[subprocess.Popen],
+    log: Path,
 ) -> None:
     """Until the group has committed the end of every partition of `topics`."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -102,9 +275,9 @@ async def _until_consumed(
         partitions = []
         for topic in topics:
             partitions += [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
-        while True:
-            if process.poll() is not None:
-                raise WorkerExited(f"the worker exited with status {process.returncode}")
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            _exited(processes, log)
             ends = await reader.end_offsets(partitions)
             try:
                 committed = await admin.list_consumer_group_offsets(group)
@@ -113,6 +286,7 @@ async def _until_consumed(
             if all(_done(ends[tp], committed.get(tp)) for tp in partitions):
                 return
             await asyncio.sleep(0.5)
+        raise TimeoutError(f"the group did not consume {topics} in {WAIT_SECONDS} s")
     finally:
         await reader.stop()
         await admin.close()

@@ -8,15 +8,42 @@ import sys
 
 from tests.fixtures.broker import Kafka
 
+SMALL = {
+    "--events": 300,
+    "--accounts": 100,
+    "--latency-rate": 50,
+    "--latency-seconds": 2,
+    "--restart-accounts": 200,
+    "--scale-partitions": 4,
+}
 
-def test_the_benchmark_prints_both_throughputs_and_their_ratio(kafka: Kafka) -> None:
-    command = [sys.executable, "-m", "bench", "--events", "300", "--accounts", "100"]
-    done = subprocess.run(
-        [*command, "--broker", kafka.url], capture_output=True, text=True, timeout=300
-    )
+
+def test_the_benchmark_prints_every_figure(kafka: Kafka) -> None:
+    command = [sys.executable, "-m", "bench", "--broker", kafka.url]
+    for option, value in SMALL.items():
+        command += [option, str(value)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     figures = dict(re.findall(r"^(ceiling|worker) .*?: ([\d,]+) events/s", done.stdout, re.M))
     assert set(figures) == {"ceiling", "worker"}, done.stdout
     assert all(int(value.replace(",", "")) > 0 for value in figures.values())
     ratio = re.search(r"^ratio worker/ceiling: (\d+\.\d+)", done.stdout, re.M)
     assert ratio and float(ratio.group(1)) > 0, done.stdout
+    latency = re.search(r"^latency, .*: p50 ([\d,]+) ms, p99 ([\d,]+) ms", done.stdout, re.M)
+    assert latency and 0 < _number(latency.group(1)) <= _number(latency.group(2)), done.stdout
+    memory = re.search(
+        r"^worker resident memory with 200 accounts: ([\d,]+) MiB", done.stdout, re.M
+    )
+    assert memory and _number(memory.group(1)) > 0, done.stdout
+    restart = re.search(
+        r"^restart with 200 accounts to recover: first output after ([\d.]+) s", done.stdout, re.M
+    )
+    assert restart and float(restart.group(1)) > 0, done.stdout
+    scaled = re.search(
+        r"^scale-out \(2 worker processes, 4 partitions\): ([\d,]+) events/s", done.stdout, re.M
+    )
+    assert scaled and _number(scaled.group(1)) > 0, done.stdout
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
