@@ -24,6 +24,7 @@ from streams.pipeline.ingest import route
 from streams.pipeline.records import Origin, Record, record_from
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
 from streams.pipeline.transactions import PartitionTransactions
+from streams.pipeline.writes import RecordBatches, Write
 from streams.settings import Settings
 from streams.wire.decode import Decoder
 
@@ -82,14 +83,13 @@ def register(
     )
 
     async def forward(messages: list[Message]) -> None:
-        sends = []
+        now = _now()
+        writes: list[Write] = []
         for message in messages:
             origin = Origin(message.topic, message.partition, message.offset, message.key)
-            routed = route(decoder, kinds[message.topic], origin, message.value, _now())
+            routed = route(decoder, kinds[message.topic], origin, message.value, now)
             if routed.reason is None:
-                sends.append(
-                    send(inputs_topic, routed.key, routed.value, None, None, routed.headers)
-                )
+                writes.append((inputs_topic, routed.key, routed.value, routed.headers))
                 continue
             log.warning(
                 "dead letter from %s/%d@%d: %s",
@@ -98,31 +98,25 @@ def register(
                 origin.offset,
                 routed.reason,
             )
-            sends.append(send(topic_of[DEAD_LETTER], routed.key, routed.value, None, None, None))
-        await _delivered(sends)
+            writes.append((topic_of[DEAD_LETTER], routed.key, routed.value, None))
+        await _delivered(writer.batches, writes)
 
     async def deliver(plan: Plan) -> None:
-        await _delivered(
-            [
-                send(topic_of[topic], key, value, None, None, None)
-                for topic, key, value in plan.sends
-            ]
-            + [send(seen_topic, key, value, None, None, None) for key, value in plan.seen.items()]
-        )
+        writes: list[Write] = [
+            (topic_of[topic], key, value, None) for topic, key, value in plan.sends
+        ]
+        writes += [(seen_topic, key, value, None) for key, value in plan.seen.items()]
+        await _delivered(writer.batches, writes)
         seen_inputs.raw_update(plan.seen)
         # Only now that its outputs and dedupe records are in Kafka, the new states.
-        await _delivered(
-            [
-                send(accounts_topic, key, value, None, None, None)
-                for key, value in plan.states.items()
-            ]
-        )
+        states = [(accounts_topic, key, value, None) for key, value in plan.states.items()]
+        await _delivered(writer.batches, states)
         accounts.raw_update(plan.states)
 
-    # Straight to the producer: Faust's Topic.send (channel, message building, callbacks)
-    # cost a quarter of the worker's time per forwarded input. The producer's partitioner
-    # is the account partitioner, as for every topic here.
-    send = app.producer.send
+    # Not Faust's producer: its Topic.send (channel, message building, callbacks) cost a
+    # quarter of the worker's time, and aiokafka's per-message send most of the rest.
+    bootstrap = [url.authority for url in app.conf.broker_producer]
+    writer = _Writer()
     inputs_topic = names.account_inputs
     seen_topic = seen_inputs.changelog_topic.get_topic_name()
     accounts_topic = accounts.changelog_topic.get_topic_name()
@@ -131,18 +125,18 @@ def register(
         records = [record for records in by_partition.values() for record in records]
         await deliver(batch.plan(records, _now()))
 
-    transactions = PartitionTransactions(
-        [url.authority for url in app.conf.broker_producer], app.conf.id, inputs_topic
-    )
+    transactions = PartitionTransactions(bootstrap, app.conf.id, inputs_topic)
 
     async def apply_in_transactions(by_partition: dict[int, list[Record]]) -> None:
         now = _now()
 
         async def commit(partition: int, records: list[Record]) -> None:
             plan = batch.plan(records, now)
-            writes = [(topic_of[topic], key, value) for topic, key, value in plan.sends]
-            writes += [(seen_topic, key, value) for key, value in plan.seen.items()]
-            writes += [(accounts_topic, key, value) for key, value in plan.states.items()]
+            writes: list[Write] = [
+                (topic_of[topic], key, value, None) for topic, key, value in plan.sends
+            ]
+            writes += [(seen_topic, key, value, None) for key, value in plan.seen.items()]
+            writes += [(accounts_topic, key, value, None) for key, value in plan.states.items()]
             await transactions.commit(partition, writes, records[-1].offset + 1)
             seen_inputs.raw_update(plan.seen)
             accounts.raw_update(plan.states)
@@ -173,8 +167,19 @@ def register(
             )
         await apply(by_partition)
 
-    stage(app, drain, "ingest", inputs, forward)
-    stage(app, drain, "accounts", account_inputs, apply_account_inputs)
+    run_ingest = stage(app, drain, "ingest", inputs, forward)
+    run_accounts = stage(app, drain, "accounts", account_inputs, apply_account_inputs)
+
+    @app.task
+    async def run() -> None:
+        writer.batches = await RecordBatches.started(bootstrap, enable_idempotence=True)
+        await asyncio.gather(run_ingest(), run_accounts())
+
+
+class _Writer:
+    """The stages' producer for writes outside transactions, started with the stages."""
+
+    batches: RecordBatches
 
 
 def stage(
@@ -183,8 +188,8 @@ def stage(
     name: str,
     topic: faust.TopicT,
     handle: Callable[[list[Message]], Awaitable[None]],
-) -> None:
-    """Run ``handle`` on each batch of ``topic``'s messages, in partition order.
+) -> Callable[[], Awaitable[None]]:
+    """Subscribe to ``topic``; the loop that runs ``handle`` on each batch of its messages.
 
     A batch is what was fetched while the previous one was written, up to BATCH_MAX.
     """
@@ -192,7 +197,6 @@ def stage(
     app.topics.add(topic)  # subscribed, as an agent's topic would be
     app.consumer.deliver_to(topic.topics, inbox)
 
-    @app.task
     async def run() -> None:
         consumer = app.consumer
         while True:
@@ -206,15 +210,13 @@ def stage(
             finally:
                 inbox.done()
 
+    return run
 
-async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
-    """Hand each message to the producer, in order, then wait until the broker has all.
 
-    Writes go straight to the Kafka client, not through Faust's buffer, whose flush may
-    return before the buffer is empty.
-    """
-    receipts = [await send for send in sends]
-    await _within_timeout(asyncio.gather(*receipts), what=f"a batch's {len(receipts)} writes")
+async def _delivered(batches: RecordBatches, writes: list[Write]) -> None:
+    """Hand the writes to the producer, in order, then wait until the broker has all."""
+    receipts = await batches.send(writes)
+    await _within_timeout(asyncio.gather(*receipts), what=f"a batch's {len(writes)} writes")
 
 
 async def _within_timeout(work: Awaitable[object], what: str) -> None:
