@@ -194,19 +194,22 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         A message can go missing between the fetch and the stage: Faust's fetch loop is
         stopped and restarted around a rebalance and two seeks can run at once. (With
         Faust's agents it was worse: their queues are cleared when the flow resumes.)
-        Messages past such a loss are left out (their acks then count for nothing) and the
-        partition is read again from the first lost offset, so that a stage never applies
-        an input before one that precedes it. Messages below that
-        offset were processed already, and those of an earlier generation are read again
-        since: both are left out too.
+        Messages past such a loss are left out and the partition is read again from the
+        first lost offset, so that a stage never applies an input before one that precedes
+        it; a run read again that is already in the same batch is admitted as it comes.
+        Messages below that offset were processed already, and those of an earlier
+        generation are read again since: both are left out too.
+
+        Only the admitted messages may be acked (``ack_all``): a left-out message that
+        happens to continue the processed run, like the start of a run read again behind
+        the gap, would otherwise count as processed without being applied.
         """
         app = self.app
         if not app.flow_control.is_active():
-            return []  # a rebalance is under way; the acks of these count for nothing
+            return []  # a rebalance is under way
         generation = app.consumer_generation_id
         admitted: list[Message] = []
         after: dict[TP, int] = {}
-        rewound: set[TP] = set()
         for message in messages:
             if message.generation_id != generation:
                 continue  # fetched before the last rebalance: read again since
@@ -216,15 +219,13 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
                 admitted.append(message)
                 continue
             expected = after.get(tp, progress.done)
-            if offset < expected or tp in rewound:
+            if offset < expected:
                 continue
             if progress.continues(expected, offset):
                 after[tp] = offset + 1
                 admitted.append(message)
-            elif tp not in rewound:
-                rewound.add(tp)  # the rest of this partition comes again after the seek
-                if self._rewound_at.get(tp) != expected:  # not since the last seek
-                    await self._rewind(tp, expected, offset)
+            elif self._rewound_at.get(tp) != expected:  # not sought there since
+                await self._rewind(tp, expected, offset)
         return admitted
 
     async def _rewind(self, tp: TP, offset: int, seen: int) -> None:

@@ -172,7 +172,9 @@ def register(
 
     @app.task
     async def run() -> None:
-        writer.batches = await RecordBatches.started(bootstrap, enable_idempotence=True)
+        # Faust would log a failed task and go on, a worker that processes nothing.
+        with _crash_on_error("start"):
+            writer.batches = await RecordBatches.started(bootstrap, enable_idempotence=True)
         await asyncio.gather(run_ingest(), run_accounts())
 
 
@@ -206,7 +208,8 @@ def stage(
                     admitted = await consumer.admit(messages)
                     if admitted:
                         await _finish(handle(admitted))
-                consumer.ack_all(messages)
+                # Only what was applied; what admit left out comes again.
+                consumer.ack_all(admitted)
             finally:
                 inbox.done()
 
