@@ -114,9 +114,15 @@ async def _run(
         f"worker resident memory with {restart.accounts:,} accounts: "
         f"{restart.resident_mib:,.0f} MiB"
     )
+    first = restart.first_output_seconds
     click.echo(
-        f"restart with {restart.accounts:,} accounts to recover: first output after "
-        f"{restart.first_output_seconds:.1f} s (empty tables: {cold_start:.1f} s)"
+        f"restart with {restart.accounts:,} accounts to recover: "
+        + (
+            f"first output after {first:.1f} s"
+            if first is not None
+            else f"NO output in {measure.RESTART_WAIT_SECONDS} s (stuck starting)"
+        )
+        + f" (empty tables: {cold_start:.1f} s)"
     )
 
     settings = await _fresh(broker, scratch, "scale", scale_partitions)

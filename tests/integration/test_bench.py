@@ -35,10 +35,13 @@ def test_the_benchmark_prints_every_figure(kafka: Kafka) -> None:
         r"^worker resident memory with 200 accounts: ([\d,]+) MiB", done.stdout, re.M
     )
     assert memory and _number(memory.group(1)) > 0, done.stdout
+    # A worker that never finished starting is a finding the benchmark reports, not a crash.
     restart = re.search(
-        r"^restart with 200 accounts to recover: first output after ([\d.]+) s", done.stdout, re.M
+        r"^restart with 200 accounts to recover: (first output after ([\d.]+) s|NO output in)",
+        done.stdout,
+        re.M,
     )
-    assert restart and float(restart.group(1)) > 0, done.stdout
+    assert restart and (restart.group(2) is None or float(restart.group(2)) > 0), done.stdout
     scaled = re.search(
         r"^scale-out \(2 worker processes, 4 partitions\): ([\d,]+) events/s", done.stdout, re.M
     )
