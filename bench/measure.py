@@ -112,7 +112,8 @@ async def latency(
     await load.produce(bootstrap, settings.topic_prefix, load.commands(accounts))
     with _workers(settings, log, 1) as processes:
         started = time.monotonic()
-        await _until_entry(bootstrap, ledger, f"acct-{accounts - 1}-funds", processes, log)
+        async with _LedgerTail(bootstrap, ledger, from_start=True) as funded:
+            await funded.until({f"acct-{accounts - 1}-funds"}, processes, log)
         cold_start = time.monotonic() - started
         events = load.usage(seed=7, accounts=accounts, events=rate * seconds)
         ids = {orjson.loads(value)["event_id"] for _, _, value in events}
@@ -199,10 +200,11 @@ def _exited(processes: list[subprocess.Popen], log: Path) -> None:
 
 
 class _LedgerTail:
-    """A read_committed consumer of the ledger from its end: when each entry arrives."""
+    """A read_committed consumer of the ledger from its end (or start): when each entry
+    arrives."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap, self.topic = bootstrap, topic
+    def __init__(self, bootstrap: str, topic: str, *, from_start: bool = False) -> None:
+        self.bootstrap, self.topic, self.from_start = bootstrap, topic, from_start
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
@@ -215,7 +217,10 @@ class _LedgerTail:
         numbers = await _partitions(self.bootstrap, self.topic)
         partitions = [TopicPartition(self.topic, p) for p in numbers]
         self.consumer.assign(partitions)
-        await self.consumer.seek_to_end(*partitions)
+        if self.from_start:
+            await self.consumer.seek_to_beginning(*partitions)
+        else:
+            await self.consumer.seek_to_end(*partitions)
         for partition in partitions:
             await self.consumer.position(partition)  # fixed now, before anything is produced
         return self
@@ -244,31 +249,6 @@ class _LedgerTail:
                 for record in records:
                     arrived.setdefault(orjson.loads(record.value)["source_id"], now)
         return arrived
-
-
-async def _until_entry(
-    bootstrap: str, ledger: str, source_id: str, processes: list[subprocess.Popen], log: Path
-) -> None:
-    """Until the ledger has an entry for ``source_id`` (read from the start)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    await _partitions(bootstrap, ledger)  # the worker creates it as it starts
-    consumer = AIOKafkaConsumer(
-        ledger,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    try:
-        while time.monotonic() < deadline:
-            _exited(processes, log)
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                if any(orjson.loads(r.value)["source_id"] == source_id for r in records):
-                    return
-    finally:
-        await consumer.stop()
-    raise TimeoutError(f"no ledger entry for {source_id} in {WAIT_SECONDS} s")
 
 
 async def _until_consumed(
