@@ -263,7 +263,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
 
     async def _check_hole(self, message: Message, expected: int) -> None:
         tp = message.tp
-        skipped = await self._records_between(tp, expected, message.offset)
+        skipped = await self.records_between(tp, expected, message.offset)
         if skipped:
             exit_for_redelivery(
                 "%s[%d]: offsets %s (of %d) were fetched but never handed to an agent "
@@ -280,8 +280,9 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         if progress is not None:
             progress.skip(expected, message.offset)
 
-    async def _records_between(self, tp: TP, start: int, end: int) -> list[int]:
-        """Offsets in [start, end) of ``tp`` that hold a record a consumer would see."""
+    async def records_between(self, tp: TP, start: int, end: int) -> list[int]:
+        """Offsets in [start, end) of ``tp`` that hold a record a consumer would see, and
+        that this group has not committed past."""
         reader = AIOKafkaConsumer(
             bootstrap_servers=[url.authority for url in self.app.conf.broker_consumer],
             group_id=self.app.conf.id,  # only to read the group's committed offset

@@ -1,0 +1,96 @@
+"""A recovery ends at the changelog's end markers, and never over records it did not apply."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from faust.types import TP
+
+from streams.pipeline.consumer import MeteringApp
+from streams.pipeline.recovery import MarkerAwareRecovery
+
+CHANGELOG = TP("app-accounts-changelog", 0)
+# Records at offsets 0-8, the last transaction's commit marker at 9: Faust's highwater
+# (the last offset) is 9, the position after reading it all 10.
+HIGHWATER = 9
+
+
+class _Changelog:
+    """The consumer's view of one changelog partition."""
+
+    def __init__(self, position: int, records: list[int]) -> None:
+        self.position_now = position
+        self.records = records  # offsets holding a record a read_committed reader sees
+        self.sought: list[int] = []
+
+    async def position(self, tp: TP) -> int:
+        return self.position_now
+
+    async def records_between(self, tp: TP, start: int, end: int) -> list[int]:
+        return [offset for offset in self.records if start <= offset < end]
+
+    async def seek_wait(self, offsets: dict[TP, int]) -> None:
+        self.sought.append(offsets[CHANGELOG])
+
+
+@pytest.fixture
+async def recovery(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[MarkerAwareRecovery]:
+    app = MeteringApp("recovery", broker="kafka://localhost:9", autodiscover=False)
+    recovery = app.tables.recovery
+    assert isinstance(recovery, MarkerAwareRecovery)
+    recovery.active_highwaters[CHANGELOG] = HIGHWATER
+    recovery._set_recovery_started()
+    yield recovery
+    app.consumer._thread.thread_loop.close()  # never started: no broker in a unit test
+
+
+def _use(
+    monkeypatch: pytest.MonkeyPatch, recovery: MarkerAwareRecovery, changelog: _Changelog
+) -> None:
+    consumer = recovery.app.consumer
+    for name in ("position", "records_between", "seek_wait"):
+        monkeypatch.setattr(consumer, name, getattr(changelog, name))
+
+
+async def test_a_partition_read_to_its_end_marker_is_recovered(
+    recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recovery.active_offsets[CHANGELOG] = 8  # the last record applied
+    _use(monkeypatch, recovery, _Changelog(position=10, records=list(range(9))))
+
+    await recovery._check_partition_ends()
+
+    assert recovery.active_offsets[CHANGELOG] == HIGHWATER
+    assert not recovery.in_recovery
+    assert recovery.signal_recovery_end.is_set()
+
+
+async def test_records_read_past_without_being_applied_are_read_again(
+    recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Offsets 5-8 were fetched and dropped on their way to the table (a rebalance).
+    recovery.active_offsets[CHANGELOG] = 4
+    changelog = _Changelog(position=10, records=list(range(9)))
+    _use(monkeypatch, recovery, changelog)
+
+    await recovery._check_partition_ends()
+
+    assert changelog.sought == [5]
+    assert recovery.active_offsets[CHANGELOG] == 4
+    assert recovery.in_recovery
+    assert not recovery.signal_recovery_end.is_set()
+
+
+async def test_a_partition_still_being_read_is_left_to_faust(
+    recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recovery.active_offsets[CHANGELOG] = 4
+    changelog = _Changelog(position=6, records=list(range(9)))
+    _use(monkeypatch, recovery, changelog)
+
+    await recovery._check_partition_ends()
+
+    assert changelog.sought == []
+    assert recovery.active_offsets[CHANGELOG] == 4
+    assert recovery.in_recovery
