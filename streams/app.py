@@ -6,7 +6,7 @@ import asyncio
 
 import faust
 
-from streams.pipeline import agents
+from streams.pipeline import stages
 from streams.pipeline.consumer import MeteringApp
 from streams.pipeline.drain import Drain
 from streams.pipeline.partitioning import account_partitioner
@@ -46,7 +46,7 @@ def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
     validators = Validators()
     rate_card = load_rate_card(settings.rate_card, validators)
     app = create_app(settings)
-    agents.register(app, settings, rate_card, Decoder(validators), drain)
+    stages.register(app, settings, rate_card, Decoder(validators), drain)
     return app
 
 

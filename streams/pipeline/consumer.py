@@ -1,4 +1,4 @@
-"""A Faust consumer that commits only what the agents processed.
+"""A Faust consumer that commits only what the stages processed.
 
 Faust 0.15.3 commits what its streams ack, from its own bookkeeping of acked offsets,
 gaps and committed offsets. Around rebalances the reliability tests found it commit past
@@ -17,17 +17,17 @@ with the flow running, and commits that. Partitions without a commit are sought 
 log start, the group's position without a commit.
 
 Safety nets, each an exit without commit so that the restarted worker is delivered the
-messages again: a message handed to an agent must continue its partition (a hole the
+messages again: a message handed to a stage must continue its partition (a hole the
 group already committed over, or holding no record, is fine), and acks must not keep
 arriving past an unprocessed offset for COMMIT_STALL_SECONDS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
 import faust
@@ -35,11 +35,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as KafkaTopicPartition
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as aiokafka_driver
-from faust.types import TP, EventT, Message
+from faust.types import TP, Message
 from faust.types.transports import TransportT
+from mode import ServiceT
 from mode.utils.futures import notify
 
 from streams.pipeline.drain import exit_for_redelivery
+from streams.pipeline.inbox import Inbox
 from streams.pipeline.progress import PartitionProgress
 from streams.pipeline.recovery import MarkerAwareTables
 
@@ -58,33 +60,96 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         self._next_offset: dict[TP, int] = {}  # where each partition must continue
         self._progress: dict[TP, PartitionProgress] = {}  # what may be committed
         self._group_offsets: Mapping[TP, int | None] = {}  # read at the last seek
-        self._rewinding: dict[TP, int] = {}  # partitions sought back, and to where
-        self._read_offset = _ReadOffsets(self._rewinding)
         self._early_acks: dict[TP, list[int]] = {}  # acks that came before the position
+        self._rewound_at: dict[TP, int] = {}  # where the last seek back went, per partition
         self._committed_elsewhere: set[str] = set()  # topics whose offsets go in transactions
+        self._inboxes: dict[str, Inbox] = {}  # topics whose messages go to a stage in runs
         self._assignment_hooks: list[Callable[[set[TP]], Awaitable[None]]] = []
-        deliver = self.callback
-        acking = self.app.topics.acks_enabled_for
-        next_offset, rewinding = self._next_offset, self._rewinding
+        # Held by the fetch loop from a fetch until its messages are handed over, and by
+        # every seek: a fetch never returns messages from before a seek that ran meanwhile.
+        self._fetching = asyncio.Lock()
 
-        async def deliver_in_order(message: Message) -> None:
-            # Checked when the delivery runs, not when Faust creates it: Faust cancels a
-            # delivery that a rebalance overtakes, and that message was not handed over.
-            tp, offset = message.tp, message.offset
-            if rewinding:
-                rewind = rewinding.get(tp)
-                if rewind is not None:
-                    if offset != rewind:
-                        return  # fetched before the rewind: it comes again after it
-                    del rewinding[tp]
-            expected = next_offset.get(tp)
-            if expected is not None and offset > expected and acking(tp.topic):
-                await self._check_hole(message, expected)
-            if expected is None or offset >= expected:
-                next_offset[tp] = offset + 1
-            await deliver(message)
+    def deliver_to(self, topics: Iterable[str], inbox: Inbox) -> None:
+        """Hand the messages of ``topics`` to ``inbox``, a fetched run at a time.
 
-        self.callback: Callable[[Message], Awaitable[None]] = deliver_in_order
+        Other topics (table changelogs, Faust agents) keep Faust's per-message delivery.
+        """
+        for topic in topics:
+            self._inboxes[topic] = inbox
+
+    async def _drain_messages(self, fetcher: ServiceT) -> None:
+        """Faust's fetch loop, with each partition's run for a stage put in one step."""
+        consumer_stopped = self._stopped.is_set
+        fetcher_stopped = fetcher._stopped.is_set  # type: ignore[attr-defined]
+        inboxes = self._inboxes
+        app = self.app
+        to_message = self._to_message
+        try:
+            while not (consumer_stopped() or fetcher_stopped()):
+                for inbox in inboxes.values():
+                    await inbox.wait_for_room()
+                async with self._fetching:
+                    generation = app.consumer_generation_id
+                    records, active = await self._wait_next_records(1.0)
+                    if not records or self.should_stop:
+                        continue
+                    for tp, fetched in records.items():
+                        # A rebalance began meanwhile: these were fetched for the old one.
+                        if app.consumer_generation_id != generation or not self.flow_active:
+                            break
+                        paused = active is not None and tp not in active
+                        if paused and tp not in self._buffered_partitions:
+                            continue
+                        inbox = inboxes.get(tp.topic)
+                        if inbox is None:
+                            for record in fetched:
+                                await self._deliver_one(to_message(tp, record))
+                            continue
+                        run = [to_message(tp, record) for record in fetched]
+                        await self._check_continuity(tp, run)
+                        inbox.put(run)
+        except self.consumer_stopped_errors:
+            if not self.transport.app.should_stop:
+                raise
+        except asyncio.CancelledError:
+            if not self.transport.app.should_stop:
+                raise
+
+    async def _deliver_one(self, message: Message) -> None:
+        """Faust's own delivery, for topics without an inbox (table changelogs)."""
+        offset, tp = message.offset, message.tp
+        read_offset = self._read_offset[tp]
+        if read_offset is None or offset >= read_offset:
+            await self.wait_first(self._hand_over(message), self.suspend_flow.wait())
+            self._read_offset[tp] = offset
+
+    async def _hand_over(self, message: Message) -> None:
+        # Checked when the delivery runs: wait_first cancels one that a rebalance overtakes.
+        await self._check_continuity(message.tp, [message])
+        await self.callback(message)
+
+    async def _check_continuity(self, tp: TP, messages: list[Message]) -> None:
+        """Messages of an acked topic must continue what was handed over before.
+
+        After a seek back the same offsets come again (``admit`` drops what was done).
+        """
+        expected = self._next_offset.get(tp)
+        if expected is not None and self.app.topics.acks_enabled_for(tp.topic):
+            for message in messages:
+                offset = message.offset
+                if offset > expected:
+                    await self._check_hole(message, expected)
+                if offset >= expected:
+                    expected = offset + 1
+            self._next_offset[tp] = expected
+        else:
+            self._next_offset[tp] = messages[-1].offset + 1
+
+    async def wait_empty(self) -> None:
+        """Before a rebalance goes on: the stages finish the batches in hand."""
+        for inbox in self._inboxes.values():
+            await inbox.wait_idle()
+        await super().wait_empty()
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -117,56 +182,67 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         progress.processed(message.offset, time.monotonic())
         return True
 
-    async def admit(self, events: list[EventT]) -> list[EventT]:
-        """The events of a batch that continue their partitions' processed runs.
+    def ack_all(self, messages: Iterable[Message]) -> None:
+        """The stage has written or skipped ``messages``."""
+        ack = self.ack
+        for message in messages:
+            ack(message)
 
-        Faust can lose a message between its delivery and the agent: it clears the agents'
-        queues when the flow resumes, even when a concurrent seek already started the flow
-        and delivered. Events past such a loss are left out (their acks then count for
-        nothing) and the partition is read again from the first lost offset, so that
-        an agent never applies an input before one that precedes it. Events below that
-        offset were processed already, and those of an earlier generation are read again
-        since: both are left out too.
+    async def admit(self, messages: list[Message]) -> list[Message]:
+        """The messages of a batch that continue their partitions' processed runs.
+
+        A message can go missing between the fetch and the stage: Faust's fetch loop is
+        stopped and restarted around a rebalance and two seeks can run at once. (With
+        Faust's agents it was worse: their queues are cleared when the flow resumes.)
+        Messages past such a loss are left out and the partition is read again from the
+        first lost offset, so that a stage never applies an input before one that precedes
+        it; a run read again that is already in the same batch is admitted as it comes.
+        Messages below that offset were processed already, and those of an earlier
+        generation are read again since: both are left out too.
+
+        Only the admitted messages may be acked (``ack_all``): a left-out message that
+        happens to continue the processed run, like the start of a run read again behind
+        the gap, would otherwise count as processed without being applied.
         """
         app = self.app
         if not app.flow_control.is_active():
-            return []  # a rebalance is under way; the acks of these count for nothing
+            return []  # a rebalance is under way
         generation = app.consumer_generation_id
-        admitted: list[EventT] = []
+        admitted: list[Message] = []
         after: dict[TP, int] = {}
-        for event in events:
-            message = event.message
+        for message in messages:
             if message.generation_id != generation:
                 continue  # fetched before the last rebalance: read again since
             tp, offset = message.tp, message.offset
             progress = self._progress.get(tp)
             if progress is None:
-                admitted.append(event)
+                admitted.append(message)
                 continue
             expected = after.get(tp, progress.done)
             if offset < expected:
                 continue
             if progress.continues(expected, offset):
                 after[tp] = offset + 1
-                admitted.append(event)
-            elif tp not in self._rewinding:
+                admitted.append(message)
+            elif self._rewound_at.get(tp) != expected:  # not sought there since
                 await self._rewind(tp, expected, offset)
         return admitted
 
     async def _rewind(self, tp: TP, offset: int, seen: int) -> None:
         log.warning(
-            "%s[%d]: offsets %d-%d never reached the agent; reading them again",
+            "%s[%d]: offsets %d-%d never reached the stage; reading them again",
             tp.topic,
             tp.partition,
             offset,
             seen - 1,
         )
-        self._rewinding[tp] = offset
-        self._next_offset[tp] = offset
-        try:
-            await self._seek_in_consumer_thread({tp: offset})
-        except IllegalStateError:
-            del self._rewinding[tp]  # no longer assigned: the next owner reads it
+        async with self._fetching:
+            try:
+                await self._seek_in_consumer_thread({tp: offset})
+            except IllegalStateError:
+                return  # no longer assigned: the next owner reads it
+            self._next_offset[tp] = offset
+            self._rewound_at[tp] = offset
 
     def before_assignment(self, hook: Callable[[set[TP]], Awaitable[None]]) -> None:
         """Run ``hook(assigned)`` on each assignment before tables recover or streams run."""
@@ -228,33 +304,31 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
 
     async def perform_seek(self) -> None:
         """After Faust positions the partitions, note where each continues from."""
-        before = dict(self._next_offset)
-        await super().perform_seek()
-        # Changelog partitions are positioned by table recovery, not by the group.
-        assigned = {tp for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)}
-        starts = {tp: offset for tp, offset in self._group_offsets.items() if offset}
-        never_committed = [tp for tp in assigned if tp not in starts]
-        if never_committed:
-            earliest = await self.earliest_offsets(*never_committed)
-            # aiokafka's seek_to_committed leaves a partition without a commit where its
-            # fetcher was; after a rebalance that is past messages Faust fetched and then
-            # dropped. Without a commit, the group's position is the log start.
-            await self._seek_in_consumer_thread(earliest)
-            starts.update(earliest)
-        for tp in set(self._next_offset) - assigned:
-            del self._next_offset[tp]
-        for tp in set(self._progress) - assigned:
-            del self._progress[tp]
-        self._rewinding.clear()
-        for tp, offset in starts.items():
-            if tp not in assigned:
-                continue
-            self.positioned(tp, offset)
-            # Faust may hand messages over while this runs (it can run twice at once):
-            # a partition that moved on meanwhile is further along than the baseline.
-            if self._next_offset.get(tp) == before.get(tp):
-                self._next_offset[tp] = offset
-        self._early_acks.clear()  # of partitions no longer assigned
+        async with self._fetching:
+            await super().perform_seek()
+            # Changelog partitions are positioned by table recovery, not by the group.
+            assigned = {
+                tp for tp in self.assignment() if self.app.topics.acks_enabled_for(tp.topic)
+            }
+            starts = {tp: offset for tp, offset in self._group_offsets.items() if offset}
+            never_committed = [tp for tp in assigned if tp not in starts]
+            if never_committed:
+                earliest = await self.earliest_offsets(*never_committed)
+                # aiokafka's seek_to_committed leaves a partition without a commit where
+                # its fetcher was; after a rebalance that is past messages Faust fetched
+                # and then dropped. Without a commit, the group's position is the log start.
+                await self._seek_in_consumer_thread(earliest)
+                starts.update(earliest)
+            for tp in set(self._next_offset) - assigned:
+                del self._next_offset[tp]
+            for tp in set(self._progress) - assigned:
+                del self._progress[tp]
+            self._rewound_at.clear()
+            for tp, offset in starts.items():
+                if tp in assigned:
+                    self.positioned(tp, offset)
+                    self._next_offset[tp] = offset
+            self._early_acks.clear()  # of partitions no longer assigned
 
     async def _seek_in_consumer_thread(self, offsets: Mapping[TP, int]) -> None:
         """Seek where aiokafka's consumer runs (its fetcher is not thread-safe)."""
@@ -266,7 +340,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         skipped = await self.records_between(tp, expected, message.offset)
         if skipped:
             exit_for_redelivery(
-                "%s[%d]: offsets %s (of %d) were fetched but never handed to an agent "
+                "%s[%d]: offsets %s (of %d) were fetched but never handed to a stage "
                 "(next handed: %d, generation %s)",
                 tp.topic,
                 tp.partition,
@@ -308,25 +382,6 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             return found or [start]  # the log could not be read: assume the worst
         finally:
             await reader.stop()
-
-
-class _ReadOffsets(defaultdict):
-    """Faust's read offsets, held at the rewind offset of partitions being read again.
-
-    Faust hands over only messages at or past a partition's read offset, and moves it
-    past each message it hands over, also those fetched before a rewind, which are then
-    dropped: unchecked it would skip the messages the rewind reads again.
-    """
-
-    def __init__(self, rewinding: Mapping[TP, int]) -> None:
-        super().__init__(lambda: None)
-        self.rewinding = rewinding
-
-    def __setitem__(self, tp: TP, offset: int | None) -> None:
-        rewind = self.rewinding.get(tp)
-        if rewind is not None and offset is not None:
-            offset = min(offset, rewind)
-        super().__setitem__(tp, offset)
 
 
 class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from functools import lru_cache
 
 from aiokafka.partitioner import murmur2
 
 SEPARATOR = b"\x00"
 
 
+# aiokafka's murmur2 is pure Python, and every input is sent three times or more (forward,
+# ledger entry, dedupe record): remember the hashes of the accounts seen lately.
+@lru_cache(maxsize=1 << 18)
+def _account_hash(account: bytes) -> int:
+    return murmur2(account) & 0x7FFFFFFF
+
+
 def account_partition(key: bytes, partitions: int) -> int:
-    account = key.split(SEPARATOR, 1)[0]
-    return (murmur2(account) & 0x7FFFFFFF) % partitions
+    return _account_hash(key.split(SEPARATOR, 1)[0]) % partitions
 
 
 def account_partitioner(

@@ -14,13 +14,11 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
-from streams.pipeline.partitioning import account_partitioner
+from streams.pipeline.writes import RecordBatches, Write
 
 log = logging.getLogger(__name__)
-
-Write = tuple[str, bytes, bytes]  # topic, key, value
 
 
 class PartitionTransactions:
@@ -28,7 +26,7 @@ class PartitionTransactions:
         self.bootstrap = list(bootstrap)
         self.app_id = app_id
         self.inputs_topic = inputs_topic
-        self._producers: dict[int, AIOKafkaProducer] = {}
+        self._producers: dict[int, RecordBatches] = {}
         self._lock = asyncio.Lock()
 
     def transactional_id(self, partition: int) -> str:
@@ -42,36 +40,37 @@ class PartitionTransactions:
             if released:
                 # A producer stuck in a transaction the broker no longer answers for would
                 # hold up the rebalance; the new owner fences it off in any case.
-                await asyncio.wait([asyncio.ensure_future(p.stop()) for p in released], timeout=5)
+                stopping = [asyncio.ensure_future(p.producer.stop()) for p in released]
+                await asyncio.wait(stopping, timeout=5)
             starting = sorted(wanted - set(self._producers))
-            producers = {p: self._new_producer(p) for p in starting}
-            await asyncio.gather(*(producer.start() for producer in producers.values()))
-            self._producers.update(producers)
+            started = await asyncio.gather(*(self._new_producer(p) for p in starting))
+            self._producers.update(zip(starting, started, strict=True))
         if starting:
             log.info("transactional producers started for account-inputs %s", starting)
 
     async def commit(self, partition: int, writes: Sequence[Write], next_offset: int) -> None:
         """Write ``writes`` and move the group past ``next_offset - 1``, atomically."""
-        producer = self._producers.get(partition)
-        if producer is None:
+        batches = self._producers.get(partition)
+        if batches is None:
             raise RuntimeError(f"account-inputs[{partition}] has no transactional producer")
+        producer = batches.producer
         async with producer.transaction():
-            receipts = [await producer.send(topic, value, key=key) for topic, key, value in writes]
-            await producer.send_offsets_to_transaction(
-                {TopicPartition(self.inputs_topic, partition): next_offset}, self.app_id
+            receipts = await batches.send(writes)
+            # One gather, so that a fenced producer's failed receipts are all retrieved.
+            await asyncio.gather(
+                producer.send_offsets_to_transaction(
+                    {TopicPartition(self.inputs_topic, partition): next_offset}, self.app_id
+                ),
+                *receipts,
             )
-            await asyncio.gather(*receipts)
 
     async def close(self) -> None:
         await self.own(())
 
-    def _new_producer(self, partition: int) -> AIOKafkaProducer:
-        return AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+    async def _new_producer(self, partition: int) -> RecordBatches:
+        return await RecordBatches.started(
+            self.bootstrap,
             transactional_id=self.transactional_id(partition),
-            partitioner=account_partitioner,
-            acks="all",
-            linger_ms=5,
             # The broker answers a batch sent while its previous transaction still ends
             # with a retriable error (KIP-890 verification): retry soon.
             retry_backoff_ms=20,

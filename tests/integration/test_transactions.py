@@ -30,7 +30,9 @@ async def test_a_batch_and_its_input_offset_commit_together(kafka: Kafka) -> Non
     transactions = PartitionTransactions([kafka.bootstrap], app_id, inputs)
     await transactions.own([1])
     try:
-        await transactions.commit(1, [(ledger, b"org-1", b"entry 1"), (ledger, b"org-1", b"2")], 8)
+        await transactions.commit(
+            1, [(ledger, b"org-1", b"entry 1", None), (ledger, b"org-1", b"2", None)], 8
+        )
     finally:
         await transactions.close()
     assert [r.value for r in await read_topic(kafka.bootstrap, ledger, count=2)] == [
@@ -49,8 +51,8 @@ async def test_the_new_owner_of_a_partition_fences_off_the_old_one(kafka: Kafka)
     await new.own([0])  # the partition moved while the old owner still runs
     try:
         with pytest.raises(KafkaError):
-            await old.commit(0, [(ledger, b"org-1", b"from the zombie")], 5)
-        await new.commit(0, [(ledger, b"org-1", b"from the owner")], 5)
+            await old.commit(0, [(ledger, b"org-1", b"from the zombie", None)], 5)
+        await new.commit(0, [(ledger, b"org-1", b"from the owner", None)], 5)
     finally:
         await old.close()
         await new.close()

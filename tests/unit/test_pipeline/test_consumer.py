@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 from faust.types import TP, Message
+from mode import Service
 
 from streams.pipeline.consumer import AckedStream, MeteringApp, ProcessedOnlyConsumer
+from streams.pipeline.inbox import Inbox
 
 TOPIC = "billing.recharge-results"
 PARTITION = TP(TOPIC, 0)
@@ -88,9 +93,8 @@ async def test_a_commit_that_ends_after_a_new_position_does_not_hold_the_partiti
     assert _committable(app) == {PARTITION: 32}
 
 
-class _Event:
-    def __init__(self, offset: int) -> None:
-        self.message = _message(offset, generation=7)
+def _fetched(*offsets: int) -> list[Message]:
+    return [_message(offset, generation=7) for offset in offsets]
 
 
 @pytest.fixture
@@ -107,23 +111,23 @@ def seeks(app: MeteringApp) -> list[tuple[TP, int]]:
 async def test_a_batch_that_continues_the_partition_is_admitted_whole(
     app: MeteringApp, seeks: list[tuple[TP, int]]
 ) -> None:
-    events = [_Event(offset) for offset in range(3)]
-    assert await app.consumer.admit(events) == events
+    messages = _fetched(0, 1, 2)
+    assert await app.consumer.admit(messages) == messages
     assert seeks == []
 
 
 async def test_events_past_a_lost_message_wait_for_it_to_be_read_again(
     app: MeteringApp, seeks: list[tuple[TP, int]]
 ) -> None:
-    first = [_Event(0), _Event(1), _Event(3), _Event(4)]  # 2 never reached the agent
-    assert [e.message.offset for e in await app.consumer.admit(first)] == [0, 1]
+    first = _fetched(0, 1, 3, 4)  # 2 never reached the stage
+    admitted = await app.consumer.admit(first)
+    assert [m.offset for m in admitted] == [0, 1]
     assert seeks == [(PARTITION, 2)]
-    for event in first:  # take_events acks the whole batch; 3 and 4 count for nothing
-        app.consumer.ack(event.message)
+    app.consumer.ack_all(admitted)
     assert _committable(app) == {PARTITION: 2}
 
-    again = [_Event(offset) for offset in range(1, 5)]  # a stale 1, then 2-4 read again
-    assert [e.message.offset for e in await app.consumer.admit(again)] == [2, 3, 4]
+    again = _fetched(1, 2, 3, 4)  # a stale 1, then 2-4 read again
+    assert [m.offset for m in await app.consumer.admit(again)] == [2, 3, 4]
     assert len(seeks) == 1
 
 
@@ -147,10 +151,106 @@ async def test_acks_that_come_before_the_partition_is_positioned_count_once_it_i
     assert _committable(app)[fresh] == 3
 
 
-async def test_a_partition_being_read_again_keeps_faust_from_skipping_the_re_read(
+async def test_messages_fetched_before_a_seek_back_do_not_seek_again(
     app: MeteringApp, seeks: list[tuple[TP, int]]
 ) -> None:
-    await app.consumer.admit([_Event(0), _Event(5)])  # 1-4 lost: read again from 1
-    read_offset = app.consumer._read_offset
-    read_offset[PARTITION] = 9  # Faust hands over 9, fetched before the rewind, and moves on
-    assert read_offset[PARTITION] == 1  # so that 1 and what follows still pass its filter
+    admitted = await app.consumer.admit(_fetched(0, 5, 6))  # 1-4 lost
+    assert [m.offset for m in admitted] == [0]
+    app.consumer.ack_all(admitted)
+    # The inbox still held more of what was fetched before the seek back to 1.
+    assert await app.consumer.admit(_fetched(7, 8)) == []
+    assert seeks == [(PARTITION, 1)]
+    assert [m.offset for m in await app.consumer.admit(_fetched(1, 2, 3))] == [1, 2, 3]
+
+
+async def test_a_run_read_again_in_the_same_batch_as_the_gap_is_applied_in_order(
+    app: MeteringApp, seeks: list[tuple[TP, int]]
+) -> None:
+    """The loss the broker-kill test found: the stale run past a gap and the run read
+    again behind it were taken in one batch; the re-read was left out but acked, so the
+    processed offset passed inputs that were never applied."""
+    app.consumer.ack_all(await app.consumer.admit(_fetched(0, 1)))
+    batch = _fetched(5, 6, 2, 3, 4, 5, 6)  # 2-4 lost before 5-6; then read again from 2
+    admitted = await app.consumer.admit(batch)
+    assert [m.offset for m in admitted] == [2, 3, 4, 5, 6]
+    app.consumer.ack_all(admitted)
+    assert _committable(app) == {PARTITION: 7}
+
+
+async def test_a_message_left_out_never_counts_as_processed(
+    app: MeteringApp, seeks: list[tuple[TP, int]]
+) -> None:
+    admitted = await app.consumer.admit(_fetched(0, 3, 4))  # 1-2 lost
+    app.consumer.ack_all(admitted)
+    assert _committable(app) == {PARTITION: 1}
+    # Only 1 arrives (2 is still on its way): 1 is applied, 3 and 4 wait behind 2.
+    admitted = await app.consumer.admit(_fetched(1, 3, 4))
+    assert [m.offset for m in admitted] == [1]
+    app.consumer.ack_all(admitted)
+    assert _committable(app) == {PARTITION: 2}
+
+
+class _Fetches:
+    """Stands in for the consumer thread's fetches: each returns when released."""
+
+    def __init__(self, app: MeteringApp) -> None:
+        self.pending: asyncio.Queue[dict[TP, list[ConsumerRecord]]] = asyncio.Queue()
+        self.started = asyncio.Event()
+        app.consumer._wait_next_records = self.next_records
+        app.consumer.flow_active = True
+
+    async def next_records(self, timeout: float) -> tuple[dict, None]:
+        self.started.set()
+        return await self.pending.get(), None
+
+    def release(self, *offsets: int, topic: str = TOPIC) -> None:
+        tp = TP(topic, 0)
+        self.pending.put_nowait(
+            {tp: [ConsumerRecord(topic, 0, o, 0, 0, b"k", b"v", None, 1, 1, []) for o in offsets]}
+        )
+
+
+@pytest.fixture
+async def fetching(app: MeteringApp) -> AsyncIterator[tuple[_Fetches, Inbox]]:
+    fetches, inbox = _Fetches(app), Inbox(room=100)
+    app.consumer.deliver_to([TOPIC], inbox)
+    fetcher = Service()
+    loop = asyncio.create_task(app.consumer._drain_messages(fetcher))
+    yield fetches, inbox
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+
+
+async def test_each_fetched_run_reaches_the_inbox_whole(
+    app: MeteringApp, fetching: tuple[_Fetches, Inbox]
+) -> None:
+    fetches, inbox = fetching
+    fetches.release(0, 1, 2)
+    fetches.release(3, 4)
+    await _until(lambda: inbox.waiting == 5)
+    assert [[m.offset for m in run] for run in inbox._runs] == [[0, 1, 2], [3, 4]]
+    # A stage takes what has gathered, whole runs up to its limit.
+    assert [m.offset for m in await inbox.take(limit=4)] == [0, 1, 2]
+    assert [m.offset for m in await inbox.take(limit=4)] == [3, 4]
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_a_seek_waits_for_the_fetch_in_flight_to_be_handed_over(
+    app: MeteringApp, fetching: tuple[_Fetches, Inbox], seeks: list[tuple[TP, int]]
+) -> None:
+    fetches, inbox = fetching
+    await asyncio.wait_for(fetches.started.wait(), 5)  # a fetch is in flight
+    rewind = asyncio.create_task(app.consumer._rewind(PARTITION, 0, 5))
+    await asyncio.sleep(0.05)
+    assert seeks == []  # its messages may predate the seek: they are handed over first
+    fetches.release(5, 6)
+    await asyncio.wait_for(rewind, 5)
+    assert seeks == [(PARTITION, 0)]
+    assert [m.offset for m in inbox._runs[0]] == [5, 6]
+    assert app.consumer._next_offset[PARTITION] == 0  # what the seek fetches next

@@ -1,31 +1,40 @@
-"""The Faust agents and tables of the metering pipeline. Thin: decode, route, call, send."""
+"""The two stages and the tables of the metering pipeline. Thin: decode, route, call, send.
+
+Stage 1 (ingest) validates each input and forwards it to the account-inputs topic keyed by
+account; stage 2 (accounts) applies each account's inputs to its state. A stage takes its
+messages a batch at a time from the consumer (``Inbox``), not through Faust agents: Faust's
+per-message delivery was most of the worker's time.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import faust
-from faust.types import TP
+from faust.types import TP, Message
 
 from streams.domain import RateCard
 from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.drain import Drain, exit_for_redelivery
+from streams.pipeline.inbox import Inbox
 from streams.pipeline.ingest import route
 from streams.pipeline.records import Origin, Record, record_from
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
 from streams.pipeline.transactions import PartitionTransactions
+from streams.pipeline.writes import RecordBatches, Write
 from streams.settings import Settings
 from streams.wire.decode import Decoder
 
 log = logging.getLogger(__name__)
 
-# A batch is what one take_events call hands over: at most this many inputs, or what
-# arrived within BATCH_WITHIN seconds. One flush and one state write per account per batch.
+# A batch is what a stage takes from its inbox: at most about this many inputs. One flush,
+# one transaction per partition, and one state write per account per batch.
 BATCH_MAX = 1000
-BATCH_WITHIN = 0.05
+# A stage's inbox holds this many fetched messages before the consumer waits.
+INBOX_ROOM = 4 * BATCH_MAX
 # A batch whose writes Kafka has not acknowledged by then is given up: the worker exits
 # without commit and, restarted, is delivered the batch again. The producer's own send
 # futures can hang for minutes after the broker was killed and came back.
@@ -73,16 +82,14 @@ def register(
         seen_at=seen_inputs.get,
     )
 
-    async def forward(events: list[faust.EventT]) -> None:
-        sends = []
-        for event in events:
-            message = event.message
+    async def forward(messages: list[Message]) -> None:
+        now = _now()
+        writes: list[Write] = []
+        for message in messages:
             origin = Origin(message.topic, message.partition, message.offset, message.key)
-            routed = route(decoder, kinds[message.topic], origin, message.value, _now())
+            routed = route(decoder, kinds[message.topic], origin, message.value, now)
             if routed.reason is None:
-                sends.append(
-                    send(inputs_topic, routed.key, routed.value, None, None, routed.headers)
-                )
+                writes.append((inputs_topic, routed.key, routed.value, routed.headers))
                 continue
             log.warning(
                 "dead letter from %s/%d@%d: %s",
@@ -91,31 +98,25 @@ def register(
                 origin.offset,
                 routed.reason,
             )
-            sends.append(send(topic_of[DEAD_LETTER], routed.key, routed.value, None, None, None))
-        await _delivered(sends)
+            writes.append((topic_of[DEAD_LETTER], routed.key, routed.value, None))
+        await _delivered(writer.batches, writes)
 
     async def deliver(plan: Plan) -> None:
-        await _delivered(
-            [
-                send(topic_of[topic], key, value, None, None, None)
-                for topic, key, value in plan.sends
-            ]
-            + [send(seen_topic, key, value, None, None, None) for key, value in plan.seen.items()]
-        )
+        writes: list[Write] = [
+            (topic_of[topic], key, value, None) for topic, key, value in plan.sends
+        ]
+        writes += [(seen_topic, key, value, None) for key, value in plan.seen.items()]
+        await _delivered(writer.batches, writes)
         seen_inputs.raw_update(plan.seen)
         # Only now that its outputs and dedupe records are in Kafka, the new states.
-        await _delivered(
-            [
-                send(accounts_topic, key, value, None, None, None)
-                for key, value in plan.states.items()
-            ]
-        )
+        states = [(accounts_topic, key, value, None) for key, value in plan.states.items()]
+        await _delivered(writer.batches, states)
         accounts.raw_update(plan.states)
 
-    # Straight to the producer: Faust's Topic.send (channel, message building, callbacks)
-    # cost a quarter of the worker's time per forwarded input. The producer's partitioner
-    # is the account partitioner, as for every topic here.
-    send = app.producer.send
+    # Not Faust's producer: its Topic.send (channel, message building, callbacks) cost a
+    # quarter of the worker's time, and aiokafka's per-message send most of the rest.
+    bootstrap = [url.authority for url in app.conf.broker_producer]
+    writer = _Writer()
     inputs_topic = names.account_inputs
     seen_topic = seen_inputs.changelog_topic.get_topic_name()
     accounts_topic = accounts.changelog_topic.get_topic_name()
@@ -124,18 +125,18 @@ def register(
         records = [record for records in by_partition.values() for record in records]
         await deliver(batch.plan(records, _now()))
 
-    transactions = PartitionTransactions(
-        [url.authority for url in app.conf.broker_producer], app.conf.id, inputs_topic
-    )
+    transactions = PartitionTransactions(bootstrap, app.conf.id, inputs_topic)
 
     async def apply_in_transactions(by_partition: dict[int, list[Record]]) -> None:
         now = _now()
 
         async def commit(partition: int, records: list[Record]) -> None:
             plan = batch.plan(records, now)
-            writes = [(topic_of[topic], key, value) for topic, key, value in plan.sends]
-            writes += [(seen_topic, key, value) for key, value in plan.seen.items()]
-            writes += [(accounts_topic, key, value) for key, value in plan.states.items()]
+            writes: list[Write] = [
+                (topic_of[topic], key, value, None) for topic, key, value in plan.sends
+            ]
+            writes += [(seen_topic, key, value, None) for key, value in plan.seen.items()]
+            writes += [(accounts_topic, key, value, None) for key, value in plan.states.items()]
             await transactions.commit(partition, writes, records[-1].offset + 1)
             seen_inputs.raw_update(plan.seen)
             accounts.raw_update(plan.states)
@@ -158,34 +159,67 @@ def register(
     else:
         apply = apply_at_least_once
 
-    @app.agent(inputs, name="ingest")
-    async def ingest(stream: faust.StreamT) -> None:
-        async for taken in stream.take_events(BATCH_MAX, BATCH_WITHIN):
-            with drain.batch(), _crash_on_error("ingest"):
-                events = await app.consumer.admit(taken)
-                await _finish(forward(events))
+    async def apply_account_inputs(messages: list[Message]) -> None:
+        by_partition: dict[int, list[Record]] = {}
+        for m in messages:
+            by_partition.setdefault(m.partition, []).append(
+                record_from(m.key, m.value, m.offset, m.headers)
+            )
+        await apply(by_partition)
 
-    @app.agent(account_inputs, name="accounts")
-    async def apply_inputs(stream: faust.StreamT) -> None:
-        async for taken in stream.take_events(BATCH_MAX, BATCH_WITHIN):
-            with drain.batch(), _crash_on_error("accounts"):
-                by_partition: dict[int, list[Record]] = {}
-                for event in await app.consumer.admit(taken):
-                    m = event.message
-                    by_partition.setdefault(m.partition, []).append(
-                        record_from(m.key, m.value, m.offset, m.headers)
-                    )
-                await _finish(apply(by_partition))
+    run_ingest = stage(app, drain, "ingest", inputs, forward)
+    run_accounts = stage(app, drain, "accounts", account_inputs, apply_account_inputs)
+
+    @app.task
+    async def run() -> None:
+        # Faust would log a failed task and go on, a worker that processes nothing.
+        with _crash_on_error("start"):
+            writer.batches = await RecordBatches.started(bootstrap, enable_idempotence=True)
+        await asyncio.gather(run_ingest(), run_accounts())
 
 
-async def _delivered(sends: list[Awaitable[Awaitable[object]]]) -> None:
-    """Hand each message to the producer, in order, then wait until the broker has all.
+class _Writer:
+    """The stages' producer for writes outside transactions, started with the stages."""
 
-    Writes go straight to the Kafka client, not through Faust's buffer, whose flush may
-    return before the buffer is empty.
+    batches: RecordBatches
+
+
+def stage(
+    app: faust.App,
+    drain: Drain,
+    name: str,
+    topic: faust.TopicT,
+    handle: Callable[[list[Message]], Awaitable[None]],
+) -> Callable[[], Awaitable[None]]:
+    """Subscribe to ``topic``; the loop that runs ``handle`` on each batch of its messages.
+
+    A batch is what was fetched while the previous one was written, up to BATCH_MAX.
     """
-    receipts = [await send for send in sends]
-    await _within_timeout(asyncio.gather(*receipts), what=f"a batch's {len(receipts)} writes")
+    inbox = Inbox(room=INBOX_ROOM)
+    app.topics.add(topic)  # subscribed, as an agent's topic would be
+    app.consumer.deliver_to(topic.topics, inbox)
+
+    async def run() -> None:
+        consumer = app.consumer
+        while True:
+            messages = await inbox.take(BATCH_MAX)
+            try:
+                with drain.batch(), _crash_on_error(name):
+                    admitted = await consumer.admit(messages)
+                    if admitted:
+                        await _finish(handle(admitted))
+                # Only what was applied; what admit left out comes again.
+                consumer.ack_all(admitted)
+            finally:
+                inbox.done()
+
+    return run
+
+
+async def _delivered(batches: RecordBatches, writes: list[Write]) -> None:
+    """Hand the writes to the producer, in order, then wait until the broker has all."""
+    receipts = await batches.send(writes)
+    await _within_timeout(asyncio.gather(*receipts), what=f"a batch's {len(writes)} writes")
 
 
 async def _within_timeout(work: Awaitable[object], what: str) -> None:
@@ -199,16 +233,16 @@ async def _within_timeout(work: Awaitable[object], what: str) -> None:
 
 
 async def _finish(work: Awaitable[None]) -> None:
-    """Write a batch to the end even if the agent is cancelled meanwhile.
+    """Write a batch to the end even if the stage is cancelled meanwhile.
 
-    Leaving take_events acks the batch, and a commit may follow: every write of the
+    A rebalance waits for the batch in hand, and a commit may follow: every write of the
     batch must be in Kafka by then.
     """
     task = asyncio.ensure_future(work)
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
-        log.warning("agent cancelled while writing a batch; finishing the batch first")
+        log.warning("stage cancelled while writing a batch; finishing the batch first")
         await task
         raise
 
@@ -216,17 +250,17 @@ async def _finish(work: Awaitable[None]) -> None:
 class _crash_on_error:
     """An unexpected error stops the process at once, before any offset is committed.
 
-    Faust would otherwise restart the agent and ack the batch in hand; a crash instead
+    Faust would restart the task and the batch would be acked; a crash instead
     makes Kafka redeliver everything since the last commit, which is always safe here.
     """
 
-    def __init__(self, agent: str) -> None:
-        self.agent = agent
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb) -> bool:
         if error is not None and isinstance(error, Exception):
-            exit_for_redelivery("agent %s failed", self.agent, error=error)
+            exit_for_redelivery("stage %s failed", self.stage, error=error)
         return False
