@@ -13,17 +13,29 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 
 async def group_members(bootstrap: str, group_id: str) -> int:
     """How many members the consumer group has while it is Stable (0 otherwise)."""
+    state, members = await _group(bootstrap, group_id)
+    return members if state == "Stable" else 0
+
+
+async def group_size(bootstrap: str, group_id: str) -> int:
+    """How many members the consumer group has in any state: a member that left is gone
+    at once, one that died stays until its session times out."""
+    _state, members = await _group(bootstrap, group_id)
+    return members
+
+
+async def _group(bootstrap: str, group_id: str) -> tuple[str, int]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         (description,) = await admin.describe_consumer_groups([group_id])
     except GroupCoordinatorNotAvailableError:  # the broker is still creating __consumer_offsets
-        return 0
+        return "Unknown", 0
     finally:
         await admin.close()
     (group,) = description.groups
     _error, _group_id, state, _protocol_type, _protocol, members, *_ = group
-    return len(members) if state == "Stable" else 0
+    return state, len(members)
 
 
 async def wait_for_group(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 import faust
 
@@ -15,6 +16,9 @@ from streams.settings import Settings
 from streams.wire.decode import Decoder
 from streams.wire.rate_card import load_rate_card
 from streams.wire.schemas import Validators
+
+# How long a drained worker waits for the group coordinator to take its leave.
+LEAVE_GROUP_TIMEOUT = 3.0
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -87,5 +91,6 @@ def run_worker(app: faust.App, settings: Settings, drain: Drain | None = None) -
 def run_pipeline(settings: Settings) -> None:
     drain = Drain()
     app = create_pipeline(settings, drain)
+    drain.on_exit = partial(app.consumer.leave_group, LEAVE_GROUP_TIMEOUT)
     asyncio.run(ensure_topics(settings, topic_specs(app, settings)))
     run_worker(app, settings, drain)

@@ -151,6 +151,26 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             await inbox.wait_idle()
         await super().wait_empty()
 
+    @contextlib.asynccontextmanager
+    async def between_fetches(self) -> AsyncIterator[None]:
+        """Meanwhile no fetch is in flight, and what was fetched has been handed over."""
+        async with self._fetching:
+            yield
+
+    def leave_group(self, timeout: float) -> None:
+        """Leave the consumer group now, waiting up to ``timeout`` seconds (blocking).
+
+        For a worker about to exit: the others take its partitions over at once instead
+        of after the session timeout. aiokafka's consumer runs in Faust's consumer thread,
+        on that thread's event loop.
+        """
+        thread = self._thread
+        coordinator = thread._ensure_consumer()._coordinator
+        leaving = asyncio.run_coroutine_threadsafe(
+            coordinator._maybe_leave_group(), thread.thread_loop
+        )
+        leaving.result(timeout)
+
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 

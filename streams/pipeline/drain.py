@@ -6,6 +6,8 @@ before those writes land, and apply the same inputs again. Instead, on SIGTERM o
 SIGINT the worker takes no new batch, waits for the ones in hand to be fully written,
 and exits. It commits nothing more: the next owner resumes from the last commit (at most
 a commit interval of inputs) and the dedupe of docs/idempotency.md drops what was applied.
+Only then, just before exiting, it leaves the consumer group (``on_exit``), so that the
+others take its partitions over at once instead of after the session timeout.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class Drain:
     def __init__(self) -> None:
         self.stopping = False
         self._in_hand = 0
+        self.on_exit: Callable[[], None] | None = None  # run before a drained exit (status 0)
 
     def stop(self) -> None:
         """Called for SIGTERM/SIGINT."""
@@ -61,8 +64,12 @@ class Drain:
             if self.stopping and self._in_hand == 0:
                 self._exit(0)
 
-    @staticmethod
-    def _exit(status: int) -> None:
+    def _exit(self, status: int) -> None:
+        if status == 0 and self.on_exit is not None:
+            try:
+                self.on_exit()
+            except Exception as error:  # the others take over after the session timeout
+                log.warning("could not leave the group before exiting: %r", error)
         log.info("stopped (status %d)", status)
         logging.shutdown()
         os._exit(status)

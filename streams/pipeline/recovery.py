@@ -5,14 +5,20 @@ changelog partition it wrote, so a changelog's last offset is a marker, never a 
 Faust's recovery waits for a record at that offset that never comes. Faust's own way out
 (for its own transactions) counts a partition as recovered once the consumer's position
 is past the end, after two 5-second waits, without checking that every record before the
-end reached the table. The scale-out test caught it: records fetched around a rebalance
-and dropped on their way, then a worker that took the partitions over with blank
-accounts, its ledger restarted at seq 1.
+end reached the table.
 
-``MarkerAwareRecovery`` checks twice a second instead: a partition whose consumer read
-past the end while its table is short of it is either done (only markers, or aborted
-writes, remain: read_committed skips them) or was dropped records, and then it reads
-them again.
+``MarkerAwareRecovery`` checks twice a second instead, between fetches: a partition whose
+consumer read past the end while its table is short of it is either done (only markers,
+or aborted writes, remain: read_committed skips them) or was dropped records on their
+way, and then it reads them again.
+
+An end must also belong to the recovery it ends. Faust signals it whenever no partition
+has records left, which is also true in the moment after a rebalance revoked every
+partition and before the new highwaters are read; the next recovery then found the signal
+set and ended at once, unread. The scale-out test caught it: a worker that took partitions
+over started their accounts blank, its ledgers restarted at seq 1. So a check that
+overlapped a rebalance ends nothing, and each recovery clears an earlier signal as it
+starts.
 """
 
 from __future__ import annotations
@@ -33,12 +39,18 @@ MARKER_CHECK_SECONDS = 0.5
 
 
 class MarkerAwareRecovery(Recovery):
+    def _set_recovery_started(self) -> None:
+        # Faust calls this as each recovery starts, and again just before it waits for the
+        # end: an end signalled earlier (for a generation a rebalance has since replaced,
+        # when the changelogs had no highwaters yet) must not end this one unread.
+        self.signal_recovery_end.clear()
+        super()._set_recovery_started()
+
     @Service.task
     async def _end_at_markers(self) -> None:
-        queue = self.tables.changelog_queue
         while not self.should_stop:
             await self.sleep(MARKER_CHECK_SECONDS)
-            if self.in_recovery and queue.empty():
+            if self.in_recovery:
                 try:
                     await self._check_partition_ends()
                 except (IllegalStateError, TimeoutError) as error:
@@ -47,32 +59,44 @@ class MarkerAwareRecovery(Recovery):
 
     async def _check_partition_ends(self) -> None:
         consumer = self.app.consumer
+        generation = self.app.consumer_generation_id
+        highwaters = dict(self.active_highwaters)
         read_past: dict[TP, tuple[int, int]] = {}
-        for tp, highwater in list(self.active_highwaters.items()):
-            offset = self.active_offsets.get(tp)
-            # Faust's highwater is the last offset (a marker here); offset the last record
-            # applied, -1 for none.
-            if highwater is None or offset is None or offset >= highwater:
-                continue
-            position = await consumer.position(tp)
-            if position is not None and position > highwater:
-                read_past[tp] = (offset, highwater)
+        # Between fetches, every record the consumer has read is in the changelog queue.
+        async with consumer.between_fetches():
+            if not self.tables.changelog_queue.empty():
+                return
+            for tp, highwater in highwaters.items():
+                offset = self.active_offsets.get(tp)
+                # Faust's highwater is the last offset (a marker here); offset the last
+                # record applied, -1 for none.
+                if highwater is None or offset is None or offset >= highwater:
+                    continue
+                position = await consumer.position(tp)
+                if position is not None and position > highwater:
+                    read_past[tp] = (offset, highwater)
+        if not read_past:
+            return
         checks = [
-            consumer.records_between(tp, start + 1, end + 1)
-            for tp, (start, end) in read_past.items()
+            consumer.records_between(tp, offset + 1, highwater + 1)
+            for tp, (offset, highwater) in read_past.items()
         ]
-        for (tp, (_, highwater)), missed in zip(
-            read_past.items(), await asyncio.gather(*checks), strict=True
+        found = await asyncio.gather(*checks)
+        if (
+            not self.in_recovery
+            or self.signal_recovery_start.is_set()
+            or self.app.consumer_generation_id != generation
+            or dict(self.active_highwaters) != highwaters
         ):
-            applied = self.active_offsets.get(tp)
-            if not self.in_recovery or applied is None:
-                return  # a rebalance began meanwhile: its recovery starts over
-            missed = [each for each in missed if each > applied]
+            return  # a rebalance began meanwhile: its recovery starts over
+        for (tp, (offset, highwater)), missed in zip(read_past.items(), found, strict=True):
+            if self.active_offsets.get(tp) != offset:
+                continue  # records arrived meanwhile: not the end yet
             if missed:
                 await self._read_again(tp, missed)
             else:
-                self.active_offsets[tp] = max(applied, highwater)
-        if read_past and self.in_recovery and not self.need_recovery():
+                self.active_offsets[tp] = highwater
+        if not self.need_recovery():
             # As Faust's own loop ends a recovery.
             self.flush_buffers()
             self._set_recovery_ended()

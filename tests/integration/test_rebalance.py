@@ -1,6 +1,7 @@
 """Scale out and back in mid-stream: account state moves with its partitions.
 
-A second worker joins while traffic flows, then the first leaves (SIGTERM). Each move
+A second worker joins while traffic flows, then the first leaves (SIGTERM, and it leaves
+the consumer group as it exits). Each move
 hands partitions, and their table state, to the other worker through the changelog.
 If a worker started an account from a blank state instead, its ledger would restart at
 seq 1 and its balance would be wrong, which the books check catches.
@@ -13,6 +14,7 @@ import time
 
 import pytest
 
+from streams.admin import group_size
 from tests.fixtures.books import Run, traffic
 from tests.fixtures.broker import Kafka, announce
 from tests.fixtures.load import generate
@@ -46,6 +48,8 @@ async def test_state_follows_partitions_when_workers_join_and_leave(
 
         live.remove(first)
         assert await asyncio.to_thread(first.stop, 60) == 0, "first did not drain and exit"
+        # It left the group on its way out: second need not wait for its session to expire.
+        assert await group_size(kafka.bootstrap, run.app_id) == 1
         await sent.send(load.usage[2 * third :])
         await workers.wait_stable(run.app_id, members=1, timeout=120)
         await sent.settle(load)

@@ -94,3 +94,34 @@ async def test_a_partition_still_being_read_is_left_to_faust(
     assert changelog.sought == []
     assert recovery.active_offsets[CHANGELOG] == 4
     assert recovery.in_recovery
+
+
+async def test_a_rebalance_during_the_check_leaves_the_recovery_to_start_over(
+    recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recovery.active_offsets[CHANGELOG] = 8
+    changelog = _Changelog(position=10, records=list(range(9)))
+    _use(monkeypatch, recovery, changelog)
+    app = recovery.app
+
+    async def rebalanced_meanwhile(tp: TP, start: int, end: int) -> list[int]:
+        app.consumer_generation_id += 1
+        return []
+
+    monkeypatch.setattr(app.consumer, "records_between", rebalanced_meanwhile)
+
+    await recovery._check_partition_ends()
+
+    assert recovery.active_offsets[CHANGELOG] == 8
+    assert recovery.in_recovery
+    assert not recovery.signal_recovery_end.is_set()
+
+
+async def test_an_end_signalled_before_a_recovery_starts_does_not_end_it(
+    recovery: MarkerAwareRecovery,
+) -> None:
+    recovery.signal_recovery_end.set()  # by a check of the generation before the rebalance
+
+    recovery._set_recovery_started()
+
+    assert not recovery.signal_recovery_end.is_set()
