@@ -131,8 +131,8 @@ async def latency(
     return figure, cold_start
 
 
-# A restarted worker that has not written its first output by then is reported as such:
-# Faust's table recovery can hang (see the README, Performance).
+# A restarted worker that has not written its first output by then is reported as such
+# instead of failing the run (see the README, Performance: once, on the agents pipeline).
 RESTART_WAIT_SECONDS = 180
 
 
