@@ -7,11 +7,13 @@ from functools import partial
 
 import faust
 
+from streams.api import views
 from streams.pipeline import stages
 from streams.pipeline.consumer import MeteringApp
 from streams.pipeline.drain import Drain
 from streams.pipeline.partitioning import account_partitioner
 from streams.pipeline.provisioning import ensure_topics, topic_specs
+from streams.pipeline.topics import COMMANDS
 from streams.settings import Settings
 from streams.wire.decode import Decoder
 from streams.wire.rate_card import load_rate_card
@@ -50,7 +52,9 @@ def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
     validators = Validators()
     rate_card = load_rate_card(settings.rate_card, validators)
     app = create_app(settings)
-    stages.register(app, settings, rate_card, Decoder(validators), drain)
+    decoder = Decoder(validators)
+    stages.register(app, settings, rate_card, decoder, drain)
+    views.register(app, decoder, settings.topic(COMMANDS))
     return app
 
 

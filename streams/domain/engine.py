@@ -105,7 +105,7 @@ class _Account:
         return None
 
     def _add_funds(self, item: AddFunds) -> str | None:
-        problem = self._currency_problem(item.currency) or _positive("amount", item.amount)
+        problem = self._currency_problem(item.currency) or not_positive("amount", item.amount)
         if problem:
             return problem
         self.state.currency = item.currency
@@ -113,7 +113,7 @@ class _Account:
         return None
 
     def _configure(self, item: ConfigureAutoRecharge) -> str | None:
-        problem = self._currency_problem(item.currency) or _positive(
+        problem = self._currency_problem(item.currency) or not_positive(
             "recharge_amount", item.recharge_amount
         )
         if problem:
@@ -138,7 +138,7 @@ class _Account:
             )
         problem = self._currency_problem(item.currency)
         if not problem and item.succeeded:
-            problem = _positive("amount", item.amount)
+            problem = not_positive("amount", item.amount)
         if problem:
             return problem
         state.pending = None
@@ -282,7 +282,7 @@ class _Account:
         )
 
 
-def _positive(field: str, micros: int) -> str | None:
+def not_positive(field: str, micros: int) -> str | None:
     if micros <= 0:
         return f"{field} must be greater than 0, got {format_money(micros)}"
     return None

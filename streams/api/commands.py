@@ -1,0 +1,68 @@
+"""Commands sent over HTTP: the request body made into a contract command, checked with
+the same schemas and rules as a command read from ``credits.commands``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+
+from streams.domain import AddFunds, MoneyError
+from streams.domain.engine import not_positive
+from streams.wire.decode import TO_DOMAIN, Decoder
+from streams.wire.errors import InvalidMessage
+
+# Path -> the command type it sends.
+ADD_FUNDS = "add_funds"
+CONFIGURE_AUTO_RECHARGE = "configure_auto_recharge"
+
+
+class BadCommand(ValueError):
+    """The request cannot become a command; the message says why, for the person sending it."""
+
+
+def build_command(
+    decoder: Decoder,
+    command_type: str,
+    account_id: str,
+    body: bytes,
+    now: datetime,
+    new_id: str,
+) -> tuple[str, bytes]:
+    """The command's id and its bytes as published to ``credits.commands``.
+
+    The path names the account; ``type`` and ``issued_at`` are set here; ``command_id``
+    is the caller's (to make a retried request idempotent) or ``new_id``.
+    """
+    try:
+        fields = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError as error:
+        raise BadCommand(f"the body is not valid JSON: {error}") from None
+    if not isinstance(fields, dict):
+        raise BadCommand("the body must be a JSON object")
+    named = fields.get("account_id", account_id)
+    if named != account_id:
+        raise BadCommand(
+            f"account_id {named!r} in the body differs from {account_id!r} in the path"
+        )
+    command = {
+        **fields,
+        "command_id": fields.get("command_id", new_id),
+        "account_id": account_id,
+        "type": command_type,
+        "issued_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    value = orjson.dumps(command)
+    try:
+        item = TO_DOMAIN["command"](decoder.message("command", value))
+    except (InvalidMessage, MoneyError) as error:
+        raise BadCommand(str(error)) from None
+    # The rules that do not depend on the account's state. Its currency is checked when
+    # the command is applied: a mismatch there is a dead letter with the reason.
+    if isinstance(item, AddFunds):
+        problem = not_positive("amount", item.amount)
+    else:
+        problem = not_positive("recharge_amount", item.recharge_amount)
+    if problem:
+        raise BadCommand(problem)
+    return command["command_id"], value

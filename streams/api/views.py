@@ -1,0 +1,76 @@
+"""HTTP views: the account view (answered by the worker that owns the account's
+partition, whichever worker the request reaches), commands (validated, then published to
+credits.commands, like any admin tool's), liveness and readiness."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import faust
+import orjson
+from faust.web import Request, Response, View
+
+from streams.api.account_view import account_view
+from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand, build_command
+from streams.pipeline.state import decode
+from streams.wire.decode import Decoder
+
+JSON = "application/json"
+
+
+def register(app: faust.App, decoder: Decoder, commands_topic: str) -> None:
+    accounts = app.tables["accounts"]
+
+    async def publish(web: View, request: Request, command_type: str, account_id: str) -> Response:
+        """Validate the body as a command, publish it to credits.commands; 202 with its id."""
+        try:
+            command_id, value = build_command(
+                decoder,
+                command_type,
+                account_id,
+                await request.read(),
+                datetime.now(UTC),
+                new_id=f"api-{uuid.uuid4()}",
+            )
+        except BadCommand as error:
+            return _json(web, {"error": str(error)}, status=400)
+        await app.producer.send_and_wait(
+            commands_topic, account_id.encode(), value, None, None, None
+        )
+        return _json(web, {"command_id": command_id}, status=202)
+
+    @app.page("/accounts/{account_id}/funds")
+    class Funds(View):
+        async def post(self, request: Request, account_id: str) -> Response:
+            return await publish(self, request, ADD_FUNDS, account_id)
+
+    @app.page("/accounts/{account_id}/auto-recharge")
+    class AutoRecharge(View):
+        async def put(self, request: Request, account_id: str) -> Response:
+            return await publish(self, request, CONFIGURE_AUTO_RECHARGE, account_id)
+
+    @app.page("/accounts/{account_id}")
+    @app.table_route(table=accounts, match_info="account_id")
+    async def account(web: View, request: Request, account_id: str) -> Response:
+        stored = accounts.get(account_id.encode())
+        if stored is None:
+            return _json(web, {"error": f"no account {account_id!r}"}, status=404)
+        state, _applied_offset = decode(stored)
+        return web.bytes(account_view(state), content_type=JSON)
+
+    @app.page("/healthz")
+    async def healthz(web: View, request: Request) -> Response:
+        return _json(web, {"status": "alive"})
+
+    @app.page("/readyz")
+    async def readyz(web: View, request: Request) -> Response:
+        recovered = app.tables.recovery.completed.is_set()
+        assigned = bool(app.consumer.assignment())
+        ready = recovered and assigned and not app.rebalancing
+        body = {"ready": ready, "tables_recovered": recovered, "partitions_assigned": assigned}
+        return _json(web, body, status=200 if ready else 503)
+
+
+def _json(web: View, body: dict, status: int = 200) -> Response:
+    return web.bytes(orjson.dumps(body), content_type=JSON, status=status)
