@@ -12,7 +12,7 @@ from streams.domain.engine import not_positive
 from streams.wire.decode import TO_DOMAIN, Decoder
 from streams.wire.errors import InvalidMessage
 
-# Path -> the command type it sends.
+# The command type each command path sends.
 ADD_FUNDS = "add_funds"
 CONFIGURE_AUTO_RECHARGE = "configure_auto_recharge"
 

@@ -27,13 +27,18 @@ async def _call(
         return response.status, orjson.loads(await response.read())
 
 
-async def test_every_worker_answers_for_every_account(kafka: Kafka, workers: Workers) -> None:
-    run = Run.new(kafka.bootstrap, "http")
+async def _two_workers(kafka: Kafka, workers: Workers, name: str) -> tuple[Run, list[str]]:
+    """A run with its own topics and group, served by two workers: their HTTP ports."""
+    run = Run.new(kafka.bootstrap, name)
     await run.create_inputs()
     env = run.env()
     started = [workers.start("streams worker", env, name=f"w{n}") for n in range(2)]
     await workers.wait_stable(run.app_id, members=2, timeout=120)
-    ports = [worker.env["STREAMS_WEB_PORT"] for worker in started]
+    return run, [worker.env["STREAMS_WEB_PORT"] for worker in started]
+
+
+async def test_every_worker_answers_for_every_account(kafka: Kafka, workers: Workers) -> None:
+    run, ports = await _two_workers(kafka, workers, "http")
     load = generate(11, accounts=16, events=0)
 
     async with traffic(run, seed=11) as sent, aiohttp.ClientSession() as session:
@@ -64,12 +69,7 @@ async def test_every_worker_answers_for_every_account(kafka: Kafka, workers: Wor
 async def test_commands_sent_over_http_are_applied_and_bad_ones_refused(
     kafka: Kafka, workers: Workers
 ) -> None:
-    run = Run.new(kafka.bootstrap, "httpcmd")
-    await run.create_inputs()
-    env = run.env()
-    started = [workers.start("streams worker", env, name=f"w{n}") for n in range(2)]
-    await workers.wait_stable(run.app_id, members=2, timeout=120)
-    ports = [worker.env["STREAMS_WEB_PORT"] for worker in started]
+    run, ports = await _two_workers(kafka, workers, "httpcmd")
     accounts = [f"org-http-{n}" for n in range(6)]
 
     async with traffic(run, seed=12) as sent, aiohttp.ClientSession() as session:

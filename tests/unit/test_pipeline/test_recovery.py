@@ -45,19 +45,23 @@ async def recovery(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[MarkerAware
     app.consumer._thread.thread_loop.close()  # never started: no broker in a unit test
 
 
-def _use(
-    monkeypatch: pytest.MonkeyPatch, recovery: MarkerAwareRecovery, changelog: _Changelog
-) -> None:
+def _read_to(
+    monkeypatch: pytest.MonkeyPatch, recovery: MarkerAwareRecovery, applied: int, position: int
+) -> _Changelog:
+    """Records 0-8 in the changelog, ``applied`` the last one in the table, the consumer
+    at ``position``."""
+    recovery.active_offsets[CHANGELOG] = applied
+    changelog = _Changelog(position=position, records=list(range(9)))
     consumer = recovery.app.consumer
     for name in ("position", "records_between", "seek_wait"):
         monkeypatch.setattr(consumer, name, getattr(changelog, name))
+    return changelog
 
 
 async def test_a_partition_read_to_its_end_marker_is_recovered(
     recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recovery.active_offsets[CHANGELOG] = 8  # the last record applied
-    _use(monkeypatch, recovery, _Changelog(position=10, records=list(range(9))))
+    _read_to(monkeypatch, recovery, applied=8, position=10)
 
     await recovery._check_partition_ends()
 
@@ -70,9 +74,7 @@ async def test_records_read_past_without_being_applied_are_read_again(
     recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Offsets 5-8 were fetched and dropped on their way to the table (a rebalance).
-    recovery.active_offsets[CHANGELOG] = 4
-    changelog = _Changelog(position=10, records=list(range(9)))
-    _use(monkeypatch, recovery, changelog)
+    changelog = _read_to(monkeypatch, recovery, applied=4, position=10)
 
     await recovery._check_partition_ends()
 
@@ -85,9 +87,7 @@ async def test_records_read_past_without_being_applied_are_read_again(
 async def test_a_partition_still_being_read_is_left_to_faust(
     recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recovery.active_offsets[CHANGELOG] = 4
-    changelog = _Changelog(position=6, records=list(range(9)))
-    _use(monkeypatch, recovery, changelog)
+    changelog = _read_to(monkeypatch, recovery, applied=4, position=6)
 
     await recovery._check_partition_ends()
 
@@ -99,9 +99,7 @@ async def test_a_partition_still_being_read_is_left_to_faust(
 async def test_a_rebalance_during_the_check_leaves_the_recovery_to_start_over(
     recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recovery.active_offsets[CHANGELOG] = 8
-    changelog = _Changelog(position=10, records=list(range(9)))
-    _use(monkeypatch, recovery, changelog)
+    _read_to(monkeypatch, recovery, applied=8, position=10)
     app = recovery.app
 
     async def rebalanced_meanwhile(tp: TP, start: int, end: int) -> list[int]:
