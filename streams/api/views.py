@@ -13,7 +13,9 @@ from faust.web import Request, Response, View
 
 from streams.api.account_view import account_view
 from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand, build_command
-from streams.pipeline.state import decode
+from streams.api.usage_view import usage_view
+from streams.domain.usage import DAY, PERIODS, UsageWindows
+from streams.pipeline.state import decode, decode_windows
 from streams.wire.decode import Decoder
 
 JSON = "application/json"
@@ -21,6 +23,7 @@ JSON = "application/json"
 
 def register(app: faust.App, decoder: Decoder, commands_topic: str) -> None:
     accounts = app.tables["accounts"]
+    usage_windows = app.tables["usage-windows"]
 
     async def publish(web: View, request: Request, command_type: str, account_id: str) -> Response:
         """Validate the body as a command, publish it to credits.commands; 202 with its id."""
@@ -58,6 +61,23 @@ def register(app: faust.App, decoder: Decoder, commands_topic: str) -> None:
             return _json(web, {"error": f"no account {account_id!r}"}, status=404)
         state, _applied_offset = decode(stored)
         return web.bytes(account_view(state), content_type=JSON)
+
+    @app.page("/accounts/{account_id}/usage")
+    @app.table_route(table=usage_windows, match_info="account_id")
+    async def usage(web: View, request: Request, account_id: str) -> Response:
+        period = request.query.get("period", DAY)
+        if period not in PERIODS:
+            return _json(web, {"error": f"period must be day or month, got {period!r}"}, 400)
+        stored = accounts.get(account_id.encode())
+        if stored is None:
+            return _json(web, {"error": f"no account {account_id!r}"}, status=404)
+        state, _applied_offset = decode(stored)
+        stored_windows = usage_windows.get(account_id.encode())
+        windows = decode_windows(stored_windows)[0] if stored_windows else UsageWindows()
+        today = datetime.now(UTC).date()
+        return web.bytes(
+            usage_view(account_id, state.currency, windows, period, today), content_type=JSON
+        )
 
     @app.page("/healthz")
     async def healthz(web: View, request: Request) -> Response:

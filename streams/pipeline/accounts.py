@@ -14,7 +14,8 @@ from datetime import datetime
 
 import orjson
 
-from streams.domain import AccountState, RateCard, apply
+from streams.domain import AccountState, Input, LedgerEntry, RateCard, Usage, apply
+from streams.domain.usage import UsageWindows, record_usage
 from streams.pipeline import state as state_codec
 from streams.pipeline.partitioning import SEPARATOR
 from streams.pipeline.records import Record
@@ -31,6 +32,7 @@ class Plan:
     sends: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # topic, key, value
     seen: dict[bytes, bytes] = field(default_factory=dict)  # dedupe key -> offset
     states: dict[bytes, bytes] = field(default_factory=dict)  # account key -> state
+    windows: dict[bytes, bytes] = field(default_factory=dict)  # account key -> usage windows
     applied: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -46,11 +48,13 @@ class AccountBatch:
         default_currency: str,
         load_state: Callable[[bytes], bytes | None],
         seen_at: Callable[[bytes], bytes | None],
+        load_windows: Callable[[bytes], bytes | None],
     ) -> None:
         self.rate_card = rate_card
         self.default_currency = default_currency
         self._load_state = load_state
         self._seen_at = seen_at
+        self._load_windows = load_windows
 
     def plan(self, records: Iterable[Record], now: datetime) -> Plan:
         plan = Plan()
@@ -106,8 +110,35 @@ class AccountBatch:
                 received_at=now,
             )
             plan.sends.append((DEAD_LETTER, key, letter))
+        usage = [o for o in result.outputs if isinstance(o, LedgerEntry) and o.service]
+        if usage:
+            self._plan_windows(key, usage, inputs, origins, applied_offset, last_offset, plan)
         plan.rejected += len(result.rejected)
         plan.applied += len(inputs) - len(result.rejected)
         if state is None and result.state == AccountState(result.state.account_id):
             return  # only rejected inputs: the account does not come into being
         plan.states[key] = state_codec.encode(result.state, last_offset)
+
+    def _plan_windows(
+        self,
+        key: bytes,
+        usage: list[LedgerEntry],
+        inputs: list[Input],
+        origins: list[Record],
+        applied_offset: int,
+        last_offset: int,
+        plan: Plan,
+    ) -> None:
+        stored = self._load_windows(key)
+        windows, counted_to = state_codec.decode_windows(stored) if stored else (UsageWindows(), -1)
+        if counted_to > applied_offset:
+            # At least once only: the windows were written, the state was not, before a
+            # crash. The inputs up to their offset are counted already.
+            offset_of = {
+                i.event_id: r.offset
+                for i, r in zip(inputs, origins, strict=True)
+                if isinstance(i, Usage)
+            }
+            usage = [entry for entry in usage if offset_of[entry.source_id] > counted_to]
+        record_usage(windows, usage)
+        plan.windows[key] = state_codec.encode_windows(windows, last_offset)

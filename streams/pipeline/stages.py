@@ -75,11 +75,20 @@ def register(
         use_partitioner=True,
         help="Offset at which each input id was first applied, by account id + input id",
     )
+    usage_windows = app.Table(
+        "usage-windows",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        use_partitioner=True,
+        help="Billable minutes and spend per service, by day and month of the usage, by account id",
+    )
     batch = AccountBatch(
         rate_card=rate_card,
         default_currency=settings.currency,
         load_state=accounts.get,
         seen_at=seen_inputs.get,
+        load_windows=usage_windows.get,
     )
 
     async def forward(messages: list[Message]) -> None:
@@ -110,7 +119,9 @@ def register(
         seen_inputs.raw_update(plan.seen)
         # Only now that its outputs and dedupe records are in Kafka, the new states.
         states = [(accounts_topic, key, value, None) for key, value in plan.states.items()]
+        states += [(windows_topic, key, value, None) for key, value in plan.windows.items()]
         await _delivered(writer.batches, states)
+        usage_windows.raw_update(plan.windows)
         accounts.raw_update(plan.states)
 
     # Not Faust's producer: its Topic.send (channel, message building, callbacks) cost a
@@ -120,6 +131,7 @@ def register(
     inputs_topic = names.account_inputs
     seen_topic = seen_inputs.changelog_topic.get_topic_name()
     accounts_topic = accounts.changelog_topic.get_topic_name()
+    windows_topic = usage_windows.changelog_topic.get_topic_name()
 
     async def apply_at_least_once(by_partition: dict[int, list[Record]]) -> None:
         records = [record for records in by_partition.values() for record in records]
@@ -137,8 +149,10 @@ def register(
             ]
             writes += [(seen_topic, key, value, None) for key, value in plan.seen.items()]
             writes += [(accounts_topic, key, value, None) for key, value in plan.states.items()]
+            writes += [(windows_topic, key, value, None) for key, value in plan.windows.items()]
             await transactions.commit(partition, writes, records[-1].offset + 1)
             seen_inputs.raw_update(plan.seen)
+            usage_windows.raw_update(plan.windows)
             accounts.raw_update(plan.states)
 
         await _within_timeout(

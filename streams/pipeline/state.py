@@ -1,4 +1,5 @@
-"""How an account's state is stored in its table: compact JSON, plus the applied offset.
+"""How an account's state and usage windows are stored in their tables: compact JSON,
+plus the offset of the last input applied.
 
 The offset is the position in the account-inputs partition up to which the state has
 applied its inputs: a redelivered input at or below it was applied already (see
@@ -10,6 +11,7 @@ from __future__ import annotations
 import orjson
 
 from streams.domain import AccountState, AutoRecharge, PendingRecharge
+from streams.domain.usage import UsageWindows
 
 
 def encode(state: AccountState, applied_offset: int) -> bytes:
@@ -61,3 +63,13 @@ def decode(stored: bytes) -> tuple[AccountState, int]:
         low_balance_notified=low_balance_notified,
     )
     return state, applied_offset
+
+
+def encode_windows(windows: UsageWindows, counted_offset: int) -> bytes:
+    """An account's usage windows, with the offset of the last input they count."""
+    return orjson.dumps([counted_offset, windows.days, windows.months])
+
+
+def decode_windows(stored: bytes) -> tuple[UsageWindows, int]:
+    counted_offset, days, months = orjson.loads(stored)
+    return UsageWindows(days, months), counted_offset

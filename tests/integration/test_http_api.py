@@ -6,12 +6,16 @@ partition and must answer all the same (Faust's table routing to the owner).
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
+from decimal import Decimal
+
 import aiohttp
 import orjson
 
 from tests.fixtures.books import Run, traffic
 from tests.fixtures.broker import Kafka
-from tests.fixtures.load import generate
+from tests.fixtures.load import generate, price
 from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import Workers
 
@@ -129,3 +133,72 @@ async def test_commands_sent_over_http_are_applied_and_bad_ones_refused(
         )
         assert (status, refused["error"]) == (400, "amount must be greater than 0, got 0.00")
     assert len(sent.outputs.of("credits.ledger")) == len(accounts)
+
+
+def _usage(account: str, event_id: str, at: str, service: str, kind: str, seconds: int):
+    country = "GB" if kind == "international" else "US"
+    body = {"event_id": event_id, "account_id": account, "occurred_at": at, "country": country}
+    body["duration_seconds"] = seconds
+    if service == "call":
+        body |= {"call_type": kind, "direction": "outbound"}
+        return ("usage.call-minutes", account.encode(), orjson.dumps(body))
+    body |= {"conference_id": "conf-1", "leg": kind}
+    return ("usage.conference-minutes", account.encode(), orjson.dumps(body))
+
+
+# (when, service, kind, seconds): both sides of midnight on the last day of a month.
+USAGE = [
+    ("2026-10-31T23:59:30Z", "call", "domestic", 61),
+    ("2026-11-01T00:00:10Z", "call", "domestic", 120),
+    ("2026-11-01T08:00:00Z", "conference", "dial_out", 300),
+    ("2026-11-01T09:00:00Z", "conference", "toll_free_dial_in", 45),
+]
+LATE = ("2026-10-31T12:00:00Z", "call", "international", 90)  # sent after the others
+
+
+async def test_usage_windows_by_day_and_month_of_the_usage(kafka: Kafka, workers: Workers) -> None:
+    run, ports = await _two_workers(kafka, workers, "httpusage")
+    accounts = [f"org-use-{n}" for n in range(6)]
+    expected: dict[tuple[str, str], dict[str, list[Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: [Decimal(0), Decimal(0)])
+    )
+    for at, service, kind, seconds in [*USAGE, LATE]:
+        for period, start in (("day", at[:10]), ("month", at[:7])):
+            totals = expected[period, start][f"{service}:{kind}"]
+            totals[0] += math.ceil(seconds / 60)
+            totals[1] += price(service, kind, "GB" if kind == "international" else "US", seconds)
+
+    async with traffic(run, seed=13) as sent, aiohttp.ClientSession() as session:
+        for usage in (USAGE, [LATE]):
+            await sent.send(
+                [
+                    _usage(account, f"{account}-{at}", at, service, kind, seconds)
+                    for account in accounts
+                    for at, service, kind, seconds in usage
+                ]
+            )
+            count = len(accounts) * (len(USAGE) + (usage is not USAGE))
+            await sent.outputs.wait_for_counts({"credits.ledger": count}, timeout=120)
+
+        for account in accounts:
+            for period in ("day", "month"):
+                path = f"/accounts/{account}/usage?period={period}"
+                views = [await _get(session, port, path) for port in ports]
+                assert views[0] == views[1], f"the two workers disagree about {account}"
+                status, view = views[0]
+                assert status == 200 and view["period"] == period
+                shown = {w["start"][: 10 if period == "day" else 7]: w for w in view["windows"]}
+                starts = sorted(start for p, start in expected if p == period)
+                assert [s for s in shown if s in starts] == starts[::-1]  # newest first
+                for start in starts:
+                    services = shown[start]["services"]
+                    assert {
+                        service: [Decimal(t["minutes"]), Decimal(t["spend"])]
+                        for service, t in services.items()
+                    } == expected[period, start], (account, period, start)
+
+        for port in ports:
+            status, body = await _get(session, port, "/accounts/org-use-0/usage?period=week")
+            assert (status, body["error"]) == (400, "period must be day or month, got 'week'")
+            status, body = await _get(session, port, "/accounts/org-nobody/usage?period=day")
+            assert status == 404

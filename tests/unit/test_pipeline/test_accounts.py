@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from streams.domain.usage import UsageWindows
 from streams.pipeline import state as state_codec
 from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.records import Origin, Record
@@ -31,12 +32,12 @@ def funds(command_id: str, amount: str, currency: str = "USD") -> bytes:
     )
 
 
-def call(event_id: str, seconds: int) -> bytes:
+def call(event_id: str, seconds: int, at: str = "2026-11-24T10:00:00Z") -> bytes:
     return orjson.dumps(
         {
             "event_id": event_id,
             "account_id": "contoso",
-            "occurred_at": "2026-11-24T10:00:00Z",
+            "occurred_at": at,
             "call_type": "domestic",
             "direction": "outbound",
             "country": "US",
@@ -56,16 +57,22 @@ class Tables:
     def __init__(self) -> None:
         self.accounts: dict[bytes, bytes] = {}
         self.seen: dict[bytes, bytes] = {}
+        self.windows: dict[bytes, bytes] = {}
         self.batch = AccountBatch(
             rate_card=RATE_CARD,
             default_currency="USD",
             load_state=self.accounts.get,
             seen_at=self.seen.get,
+            load_windows=self.windows.get,
         )
 
     def run(self, records: list[Record], *, land_state: bool = True) -> Plan:
+        """Land the plan as the at-least-once stage does; without its state write, when
+        ``land_state`` is false, as a crash just before it (windows and state go together
+        but are not atomic there)."""
         plan = self.batch.plan(records, NOW)
         self.seen.update(plan.seen)
+        self.windows.update(plan.windows)
         if land_state:
             self.accounts.update(plan.states)
         return plan
@@ -113,6 +120,41 @@ def test_a_replay_after_the_state_was_lost_repeats_the_same_outputs() -> None:
     replay = tables.run(batch)
     assert replay.sends == first.sends
     assert balance(tables) == 9_980_000
+
+
+def windows(tables: Tables) -> UsageWindows:
+    return state_codec.decode_windows(tables.windows[b"contoso"])[0]
+
+
+def test_usage_is_counted_in_the_windows_of_its_time() -> None:
+    tables = Tables()
+    tables.run(
+        [
+            record(0, funds("f-1", "10.00"), "command"),
+            record(1, call("c-1", 61, at="2026-11-30T23:59:59Z")),
+            record(2, call("c-2", 30, at="2026-12-01T00:00:00Z")),
+        ]
+    )
+    assert windows(tables).days == {
+        "2026-11-30": {"call:domestic": [120, 40_000]},
+        "2026-12-01": {"call:domestic": [60, 20_000]},
+    }
+    assert set(windows(tables).months) == {"2026-11", "2026-12"}
+
+
+def test_a_batch_without_usage_writes_no_windows() -> None:
+    tables = Tables()
+    plan = tables.run([record(0, funds("f-1", "10.00"), "command")])
+    assert plan.windows == {}
+
+
+def test_a_replay_after_the_state_was_lost_counts_usage_once() -> None:
+    tables = Tables()
+    batch = [record(0, funds("f-1", "10.00"), "command"), record(1, call("c-1", 60))]
+    tables.run(batch, land_state=False)  # the windows landed, the state did not
+    tables.run([*batch, record(2, call("c-2", 60))])
+    assert windows(tables).days == {"2026-11-24": {"call:domestic": [120, 40_000]}}
+    assert balance(tables) == 9_960_000
 
 
 def test_the_same_id_at_a_later_offset_is_a_duplicate() -> None:

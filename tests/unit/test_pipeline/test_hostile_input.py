@@ -179,6 +179,7 @@ def test_hostile_input_is_dead_lettered_and_good_input_applies_once(
         default_currency="USD",
         load_state=accounts.get,
         seen_at=seen.get,
+        load_windows={}.get,
     )
     records, dead_letters = [], []
     for offset, (kind, value, _good) in enumerate(stream):
