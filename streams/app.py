@@ -8,6 +8,8 @@ from functools import partial
 import faust
 
 from streams.api import views
+from streams.observe.logs import logging_config
+from streams.observe.metrics import Metrics, WorkerState
 from streams.pipeline import stages
 from streams.pipeline.consumer import MeteringApp
 from streams.pipeline.drain import Drain
@@ -53,8 +55,15 @@ def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
     rate_card = load_rate_card(settings.rate_card, validators)
     app = create_app(settings)
     decoder = Decoder(validators)
-    stages.register(app, settings, rate_card, decoder, drain)
-    views.register(app, decoder, settings.topic(COMMANDS))
+    metrics = Metrics()
+    stages.register(app, settings, rate_card, decoder, drain, metrics)
+    metrics.watch(
+        WorkerState(
+            lag=app.consumer.lag,
+            tables_recovered=app.tables.recovery.completed.is_set,
+        )
+    )
+    views.register(app, decoder, settings.topic(COMMANDS), metrics)
     return app
 
 
@@ -87,7 +96,11 @@ class _DrainingWorker(_Worker):
 
 def run_worker(app: faust.App, settings: Settings, drain: Drain | None = None) -> None:
     """Run ``app`` in this process until SIGINT/SIGTERM."""
-    options = {"loglevel": settings.log_level, "quiet": True}
+    options = {
+        "loglevel": settings.log_level,
+        "logging_config": logging_config(settings.log_level),
+        "quiet": True,
+    }
     worker = _Worker(app, **options) if drain is None else _DrainingWorker(app, drain, **options)
     worker.execute_from_commandline()
 

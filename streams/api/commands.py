@@ -64,5 +64,5 @@ def build_command(
     else:
         problem = not_positive("recharge_amount", item.recharge_amount)
     if problem:
-        raise BadCommand(problem)
+        raise BadCommand(problem.reason)
     return command["command_id"], value

@@ -10,18 +10,20 @@ from datetime import UTC, datetime
 import faust
 import orjson
 from faust.web import Request, Response, View
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from streams.api.account_view import account_view
 from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand, build_command
 from streams.api.usage_view import usage_view
 from streams.domain.usage import DAY, PERIODS, UsageWindows
+from streams.observe.metrics import Metrics
 from streams.pipeline.state import decode, decode_windows
 from streams.wire.decode import Decoder
 
 JSON = "application/json"
 
 
-def register(app: faust.App, decoder: Decoder, commands_topic: str) -> None:
+def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Metrics) -> None:
     accounts = app.tables["accounts"]
     usage_windows = app.tables["usage-windows"]
 
@@ -78,6 +80,11 @@ def register(app: faust.App, decoder: Decoder, commands_topic: str) -> None:
         return web.bytes(
             usage_view(account_id, state.currency, windows, period, today), content_type=JSON
         )
+
+    @app.page("/metrics")
+    async def prometheus(web: View, request: Request) -> Response:
+        # In a header: aiohttp refuses a charset in content_type.
+        return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/healthz")
     async def healthz(web: View, request: Request) -> Response:

@@ -56,11 +56,19 @@ def apply(
         if outcome is _IGNORED:
             applied.ignored.append(index)
         elif outcome is not None:
-            applied.rejected.append(Rejected(index, outcome))
+            applied.rejected.append(Rejected(index, outcome.reason, outcome.code))
     return applied
 
 
-_IGNORED = "ignored"
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an input was not applied: a code for counting, a reason for people."""
+
+    code: str  # "no_rate" | "currency_mismatch" | "not_positive" | "unknown_request"
+    reason: str
+
+
+_IGNORED = Refusal("ignored", "changes nothing by the rules")
 
 
 class _Account:
@@ -74,8 +82,8 @@ class _Account:
         self.default_currency = default_currency
         self.outputs: list[Output] = []
 
-    def take(self, item: Input) -> str | None:
-        """Apply one input: None when applied, else the reason it was not (or _IGNORED)."""
+    def take(self, item: Input) -> Refusal | None:
+        """Apply one input: None when applied, else why it was not (or _IGNORED)."""
         if isinstance(item, CallUsage):
             return self._usage(item, "call", item.call_type, item.direction)
         if isinstance(item, ConferenceUsage):
@@ -90,13 +98,15 @@ class _Account:
 
     def _usage(
         self, item: CallUsage | ConferenceUsage, service: str, kind: str, direction: str
-    ) -> str | None:
+    ) -> Refusal | None:
         currency = self.state.currency or self.default_currency
         rate = self.rate_card.find(service, kind, item.country, currency, direction)
         if rate is None:
             if direction == "inbound":
                 return None  # inbound calls are free unless a rate says otherwise
-            return f"no rate for {service} {kind} to {item.country} in {currency}"
+            return Refusal(
+                "no_rate", f"no rate for {service} {kind} to {item.country} in {currency}"
+            )
         billable, amount = charge(rate, item.duration_seconds)
         if amount == 0:
             return None
@@ -104,7 +114,7 @@ class _Account:
         self._debit(amount, item.event_id, item.occurred_at, f"{service}:{kind}", billable)
         return None
 
-    def _add_funds(self, item: AddFunds) -> str | None:
+    def _add_funds(self, item: AddFunds) -> Refusal | None:
         problem = self._currency_problem(item.currency) or not_positive("amount", item.amount)
         if problem:
             return problem
@@ -112,7 +122,7 @@ class _Account:
         self._credit(item.amount, "add_funds", item.command_id, item.issued_at)
         return None
 
-    def _configure(self, item: ConfigureAutoRecharge) -> str | None:
+    def _configure(self, item: ConfigureAutoRecharge) -> Refusal | None:
         problem = self._currency_problem(item.currency) or not_positive(
             "recharge_amount", item.recharge_amount
         )
@@ -127,14 +137,14 @@ class _Account:
         self._maybe_request(item.command_id, item.issued_at)
         return None
 
-    def _result(self, item: RechargeResult) -> str | None:
+    def _result(self, item: RechargeResult) -> Refusal | None:
         state = self.state
         pending = state.pending
         if pending is None or pending.request_id != item.request_id:
             return (
                 _IGNORED
                 if self._was_settled(item.request_id)
-                else (f"unknown request_id {item.request_id}")
+                else Refusal("unknown_request", f"unknown request_id {item.request_id}")
             )
         problem = self._currency_problem(item.currency)
         if not problem and item.succeeded:
@@ -257,10 +267,13 @@ class _Account:
     def _currency(self) -> str:
         return self.state.currency or self.default_currency
 
-    def _currency_problem(self, currency: str) -> str | None:
+    def _currency_problem(self, currency: str) -> Refusal | None:
         fixed = self.state.currency
         if fixed is not None and currency != fixed:
-            return f"currency {currency} differs from the account's currency {fixed}"
+            return Refusal(
+                "currency_mismatch",
+                f"currency {currency} differs from the account's currency {fixed}",
+            )
         return None
 
     def _notify(
@@ -282,7 +295,9 @@ class _Account:
         )
 
 
-def not_positive(field: str, micros: int) -> str | None:
+def not_positive(field: str, micros: int) -> Refusal | None:
     if micros <= 0:
-        return f"{field} must be greater than 0, got {format_money(micros)}"
+        return Refusal(
+            "not_positive", f"{field} must be greater than 0, got {format_money(micros)}"
+        )
     return None

@@ -50,6 +50,7 @@ class Rejected:
 
     index: int
     reason: str
+    code: str  # for counting: "no_rate", "currency_mismatch", ...
 
 
 Output = LedgerEntry | RechargeRequested | Notification

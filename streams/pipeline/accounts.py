@@ -14,11 +14,19 @@ from datetime import datetime
 
 import orjson
 
-from streams.domain import AccountState, Input, LedgerEntry, RateCard, Usage, apply
+from streams.domain import (
+    AccountState,
+    Input,
+    LedgerEntry,
+    RateCard,
+    RechargeRequested,
+    Usage,
+    apply,
+)
 from streams.domain.usage import UsageWindows, record_usage
 from streams.pipeline import state as state_codec
 from streams.pipeline.partitioning import SEPARATOR
-from streams.pipeline.records import Record
+from streams.pipeline.records import Origin, Record
 from streams.pipeline.topics import DEAD_LETTER
 from streams.wire import encode
 from streams.wire.dead_letter import dead_letter
@@ -35,7 +43,23 @@ class Plan:
     windows: dict[bytes, bytes] = field(default_factory=dict)  # account key -> usage windows
     applied: int = 0
     duplicates: int = 0
-    rejected: int = 0
+    refused: list[Refused] = field(default_factory=list)  # each went to the dead letter
+    requests: list[RechargeRequested] = field(default_factory=list)  # each sent to billing
+
+    @property
+    def rejected(self) -> int:
+        return len(self.refused)
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An input the domain refused, for the log line and the count of its dead letter."""
+
+    account_id: str
+    input_id: str
+    origin: Origin
+    code: str
+    reason: str
 
 
 class AccountBatch:
@@ -69,13 +93,14 @@ class AccountBatch:
         stored = self._load_state(key)
         state: AccountState | None
         state, applied_offset = state_codec.decode(stored) if stored else (None, -1)
-        inputs, origins = [], []
+        inputs, origins, ids = [], [], []
         for record in records:
             if record.offset <= applied_offset:
                 plan.duplicates += 1  # redelivered after a restart: already in the state
                 continue
             message = orjson.loads(record.value)
-            seen_key = key + SEPARATOR + input_id(message).encode()
+            the_id = input_id(message)
+            seen_key = key + SEPARATOR + the_id.encode()
             first = plan.seen.get(seen_key) or self._seen_at(seen_key)
             if first is not None and int(first) < record.offset:
                 plan.duplicates += 1  # the same id arrived before, at an earlier offset
@@ -83,6 +108,7 @@ class AccountBatch:
             plan.seen[seen_key] = str(record.offset).encode()
             inputs.append(TO_DOMAIN[record.kind](message))
             origins.append(record)
+            ids.append(the_id)
         last_offset = records[-1].offset
         if not inputs:
             if last_offset > applied_offset and state is not None:
@@ -98,6 +124,8 @@ class AccountBatch:
         for output in result.outputs:
             topic, value = encode.output(output)
             plan.sends.append((topic, key, value))
+            if isinstance(output, RechargeRequested):
+                plan.requests.append(output)
         for rejection in result.rejected:
             origin = origins[rejection.index].origin
             letter = dead_letter(
@@ -110,10 +138,18 @@ class AccountBatch:
                 received_at=now,
             )
             plan.sends.append((DEAD_LETTER, key, letter))
+            plan.refused.append(
+                Refused(
+                    result.state.account_id,
+                    ids[rejection.index],
+                    origin,
+                    rejection.code,
+                    rejection.reason,
+                )
+            )
         usage = [o for o in result.outputs if isinstance(o, LedgerEntry) and o.service]
         if usage:
             self._plan_windows(key, usage, inputs, origins, applied_offset, last_offset, plan)
-        plan.rejected += len(result.rejected)
         plan.applied += len(inputs) - len(result.rejected)
         if state is None and result.state == AccountState(result.state.account_id):
             return  # only rejected inputs: the account does not come into being

@@ -171,6 +171,16 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         )
         leaving.result(timeout)
 
+    def lag(self) -> Iterator[tuple[str, int, int]]:
+        """(topic, partition, messages not processed yet) of each partition a stage reads."""
+        for tp in self.assignment():
+            progress = self._progress.get(tp)
+            if tp.topic not in self._inboxes or progress is None:
+                continue
+            highwater = self.highwater(tp)
+            if highwater is not None:
+                yield tp.topic, tp.partition, max(0, highwater - progress.done)
+
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 

@@ -24,6 +24,7 @@ class Routed:
     value: bytes
     headers: Headers
     reason: str | None = None
+    code: str | None = None  # the reason's kind, for counting: "malformed" or "schema"
 
 
 def route(
@@ -41,5 +42,5 @@ def route(
             error=str(error),
             received_at=now,
         )
-        return Routed(origin.key or b"", letter, [], reason=str(error))
+        return Routed(origin.key or b"", letter, [], reason=str(error), code=error.code)
     return Routed(message["account_id"].encode(), value, forward_headers(kind, origin))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -17,10 +18,12 @@ import faust
 from faust.types import TP, Message
 
 from streams.domain import RateCard
+from streams.observe import logs
+from streams.observe.metrics import Metrics
 from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.drain import Drain, exit_for_redelivery
 from streams.pipeline.inbox import Inbox
-from streams.pipeline.ingest import route
+from streams.pipeline.ingest import Routed, route
 from streams.pipeline.records import Origin, Record, record_from
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
 from streams.pipeline.transactions import PartitionTransactions
@@ -46,7 +49,12 @@ def _now() -> datetime:
 
 
 def register(
-    app: faust.App, settings: Settings, rate_card: RateCard, decoder: Decoder, drain: Drain
+    app: faust.App,
+    settings: Settings,
+    rate_card: RateCard,
+    decoder: Decoder,
+    drain: Drain,
+    metrics: Metrics,
 ) -> None:
     names = TopicNames.from_settings(settings)
     kinds = names.kind_of()
@@ -94,21 +102,22 @@ def register(
     async def forward(messages: list[Message]) -> None:
         now = _now()
         writes: list[Write] = []
+        refused: list[tuple[Origin, Routed]] = []
         for message in messages:
             origin = Origin(message.topic, message.partition, message.offset, message.key)
             routed = route(decoder, kinds[message.topic], origin, message.value, now)
             if routed.reason is None:
                 writes.append((inputs_topic, routed.key, routed.value, routed.headers))
                 continue
-            log.warning(
-                "dead letter from %s/%d@%d: %s",
-                origin.topic,
-                origin.partition,
-                origin.offset,
-                routed.reason,
-            )
+            refused.append((origin, routed))
             writes.append((topic_of[DEAD_LETTER], routed.key, routed.value, None))
         await _delivered(writer.batches, writes)
+        for origin, routed in refused:
+            metrics.dead_letters.labels(routed.code).inc()
+            key = None if origin.key is None else origin.key.decode(errors="replace")
+            logs.dead_letter(
+                origin.topic, origin.partition, origin.offset, routed.code, routed.reason, key
+            )
 
     async def deliver(plan: Plan) -> None:
         writes: list[Write] = [
@@ -123,6 +132,27 @@ def register(
         await _delivered(writer.batches, states)
         usage_windows.raw_update(plan.windows)
         accounts.raw_update(plan.states)
+        report(plan)
+
+    def report(plan: Plan) -> None:
+        """Count and log what a batch did, once its writes are in Kafka."""
+        metrics.applied.inc(plan.applied)
+        metrics.duplicates.inc(plan.duplicates)
+        for item in plan.refused:
+            metrics.dead_letters.labels(item.code).inc()
+            origin = item.origin
+            logs.dead_letter(
+                origin.topic,
+                origin.partition,
+                origin.offset,
+                item.code,
+                item.reason,
+                item.account_id,
+                item.input_id,
+            )
+        for request in plan.requests:
+            metrics.recharge_requests.inc()
+            logs.recharge_requested(request)
 
     # Not Faust's producer: its Topic.send (channel, message building, callbacks) cost a
     # quarter of the worker's time, and aiokafka's per-message send most of the rest.
@@ -154,6 +184,7 @@ def register(
             seen_inputs.raw_update(plan.seen)
             usage_windows.raw_update(plan.windows)
             accounts.raw_update(plan.states)
+            report(plan)
 
         await _within_timeout(
             asyncio.gather(*(commit(p, records) for p, records in by_partition.items())),
@@ -181,8 +212,8 @@ def register(
             )
         await apply(by_partition)
 
-    run_ingest = stage(app, drain, "ingest", inputs, forward)
-    run_accounts = stage(app, drain, "accounts", account_inputs, apply_account_inputs)
+    run_ingest = stage(app, drain, metrics, "ingest", inputs, forward)
+    run_accounts = stage(app, drain, metrics, "accounts", account_inputs, apply_account_inputs)
 
     @app.task
     async def run() -> None:
@@ -201,6 +232,7 @@ class _Writer:
 def stage(
     app: faust.App,
     drain: Drain,
+    metrics: Metrics,
     name: str,
     topic: faust.TopicT,
     handle: Callable[[list[Message]], Awaitable[None]],
@@ -212,6 +244,9 @@ def stage(
     inbox = Inbox(room=INBOX_ROOM)
     app.topics.add(topic)  # subscribed, as an agent's topic would be
     app.consumer.deliver_to(topic.topics, inbox)
+
+    consumed = metrics.consumed
+    observe_latency = metrics.latency.labels(name).observe
 
     async def run() -> None:
         consumer = app.consumer
@@ -226,6 +261,13 @@ def stage(
                 consumer.ack_all(admitted)
             finally:
                 inbox.done()
+            done_at = time.time()
+            per_topic: dict[str, int] = {}
+            for message in admitted:
+                per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
+                observe_latency(done_at - message.timestamp)
+            for topic, count in per_topic.items():
+                consumed.labels(topic).inc(count)
 
     return run
 

@@ -21,6 +21,7 @@ from streams.wire.schemas import Validators
 
 # Larger inputs are refused before parsing: a usage event is a few hundred bytes.
 MAX_MESSAGE_BYTES = 64 * 1024
+MALFORMED = "malformed"
 
 Message = dict[str, Any]
 
@@ -33,17 +34,18 @@ class Decoder:
 
     def message(self, kind: str, payload: bytes | None) -> Message:
         if payload is None:
-            raise InvalidMessage("empty message (no value)")
+            raise InvalidMessage("empty message (no value)", MALFORMED)
         if len(payload) > MAX_MESSAGE_BYTES:
             raise InvalidMessage(
-                f"message is {len(payload)} bytes, above the limit of {MAX_MESSAGE_BYTES}"
+                f"message is {len(payload)} bytes, above the limit of {MAX_MESSAGE_BYTES}",
+                MALFORMED,
             )
         try:
             message = orjson.loads(payload)
         except orjson.JSONDecodeError as error:
-            raise InvalidMessage(_not_json(payload, error)) from None
+            raise InvalidMessage(_not_json(payload, error), MALFORMED) from None
         if not isinstance(message, dict):
-            raise InvalidMessage(f"expected a JSON object, got {type(message).__name__}")
+            raise InvalidMessage(f"expected a JSON object, got {type(message).__name__}", MALFORMED)
         schema = kind if kind != "command" else _command_schema(message)
         self._validators.check(schema, message)
         return message
