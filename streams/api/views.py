@@ -18,14 +18,15 @@ from streams.api.usage_view import usage_view
 from streams.domain.usage import DAY, PERIODS, UsageWindows
 from streams.observe.metrics import Metrics
 from streams.pipeline.state import decode, decode_windows
+from streams.pipeline.tables import ACCOUNTS, USAGE_WINDOWS
 from streams.wire.decode import Decoder
 
 JSON = "application/json"
 
 
 def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Metrics) -> None:
-    accounts = app.tables["accounts"]
-    usage_windows = app.tables["usage-windows"]
+    accounts = app.tables[ACCOUNTS]
+    usage_windows = app.tables[USAGE_WINDOWS]
 
     async def publish(web: View, request: Request, command_type: str, account_id: str) -> Response:
         """Validate the body as a command, publish it to credits.commands; 202 with its id."""

@@ -38,19 +38,23 @@ class UsageWindows:
 def record_usage(windows: UsageWindows, entries: Iterable[LedgerEntry]) -> None:
     """Count each usage entry in its day and month, then drop windows past keeping."""
     days, months = windows.days, windows.months
+    opened = False
     for entry in entries:
         if entry.service is None:
             continue  # not usage: funds or a recharge
         at = entry.occurred_at
-        _add(days, at[:10], entry)
-        _add(months, at[:7], entry)
-    _expire(days, _oldest_day_kept(max(days, default=None)))
-    _expire(months, _oldest_month_kept(max(months, default=None)))
+        opened |= _add(days, at[:10], entry)
+        _add(months, at[:7], entry)  # a new month is a new day too
+    if opened:  # only a new window can push an old one out
+        _expire(days, _oldest_day_kept(max(days)))
+        _expire(months, _oldest_month_kept(max(months)))
 
 
-def _add(windows: Windows, start: str, entry: LedgerEntry) -> None:
+def _add(windows: Windows, start: str, entry: LedgerEntry) -> bool:
+    """Count ``entry`` in the window at ``start``; True if that window is new."""
     services = windows.get(start)
-    if services is None:
+    opened = services is None
+    if opened:
         services = windows[start] = {}
     totals = services.get(entry.service)
     if totals is None:
@@ -58,24 +62,19 @@ def _add(windows: Windows, start: str, entry: LedgerEntry) -> None:
     else:
         totals[0] += entry.billable_seconds or 0
         totals[1] -= entry.amount
+    return opened
 
 
-def _expire(windows: Windows, oldest_kept: str | None) -> None:
-    if oldest_kept is None:
-        return
+def _expire(windows: Windows, oldest_kept: str) -> None:
     for start in [start for start in windows if start < oldest_kept]:
         del windows[start]
 
 
-def _oldest_day_kept(newest: str | None) -> str | None:
-    if newest is None:
-        return None
+def _oldest_day_kept(newest: str) -> str:
     return (date.fromisoformat(newest) - timedelta(days=DAYS_KEPT - 1)).isoformat()
 
 
-def _oldest_month_kept(newest: str | None) -> str | None:
-    if newest is None:
-        return None
+def _oldest_month_kept(newest: str) -> str:
     year, month = int(newest[:4]), int(newest[5:7])
     index = year * 12 + month - 1 - (MONTHS_KEPT - 1)
     return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-# Seconds from an input's arrival in Kafka to its batch's writes acknowledged.
+# Seconds from the oldest input of a batch arriving in Kafka to the batch's writes
+# acknowledged: the slowest input's latency, one observation per batch.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -48,7 +49,8 @@ class Metrics:
         )
         self.latency = Histogram(
             "credits_processing_latency_seconds",
-            "From a message's timestamp in Kafka to its batch's writes acknowledged, by stage",
+            "Per batch: from its oldest message's timestamp in Kafka to its writes "
+            "acknowledged, by stage",
             ["stage"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
