@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
+from collections.abc import Set
 
 from aiokafka.errors import IllegalStateError
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery
-from faust.types import TP
+from faust.types import TP, ConsumerT
 from mode import Service
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,20 @@ class MarkerAwareRecovery(Recovery):
             self.flush_buffers()
             self._set_recovery_ended()
             self.signal_recovery_end.set()
+
+    async def _seek_offsets(
+        self, consumer: ConsumerT, tps: Set[TP], offsets: Counter[TP], title: str
+    ) -> None:
+        # Faust turns -1 ("nothing read yet") into 0, but once, with the broker killed
+        # during a recovery, a standby offset that was neither reached aiokafka's seek,
+        # which raised and crashed the worker. Such an offset means nothing known: read
+        # the partition from its start (applying a changelog again is harmless).
+        for tp in tps:
+            offset = offsets[tp]
+            if offset is None or offset < -1:
+                log.warning("%s[%d]: %s offset %r, reading from the start", *tp, title, offset)
+                offsets[tp] = -1
+        await super()._seek_offsets(consumer, tps, offsets, title)
 
     async def _read_again(self, tp: TP, missed: list[int]) -> None:
         log.warning(

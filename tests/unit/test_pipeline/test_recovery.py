@@ -123,3 +123,21 @@ async def test_an_end_signalled_before_a_recovery_starts_does_not_end_it(
     recovery._set_recovery_started()
 
     assert not recovery.signal_recovery_end.is_set()
+
+
+async def test_a_standby_offset_that_is_no_offset_reads_from_the_start(
+    recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    others = [TP("app-accounts-changelog", n) for n in (1, 2)]
+    sought: list[dict[TP, int]] = []
+
+    async def seek_wait(offsets: dict[TP, int]) -> None:
+        sought.append(offsets)
+
+    consumer = recovery.app.consumer
+    monkeypatch.setattr(consumer, "seek_wait", seek_wait)
+    recovery.standby_offsets.update({CHANGELOG: None, others[0]: -4, others[1]: 7})
+    await recovery._seek_offsets(
+        consumer, {CHANGELOG, *others}, recovery.standby_offsets, "standby"
+    )
+    assert sought == [{CHANGELOG: 0, others[0]: 0, others[1]: 7}]
