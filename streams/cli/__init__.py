@@ -1,0 +1,19 @@
+"""``streams``: the command line of the metering processor."""
+
+from __future__ import annotations
+
+import click
+
+from streams.cli.services import broker, demo, worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Usage metering for prepaid communication credits, on Kafka.
+
+    Configured by STREAMS_* environment variables (see the README's Configuration).
+    """
+
+
+for command in (broker, worker, demo):
+    main.add_command(command)
