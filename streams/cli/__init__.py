@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from streams.cli.replay import replay
 from streams.cli.services import broker, demo, worker
 
 
@@ -15,5 +16,5 @@ def main() -> None:
     """
 
 
-for command in (broker, worker, demo):
+for command in (broker, worker, demo, replay):
     main.add_command(command)
