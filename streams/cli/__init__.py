@@ -6,6 +6,7 @@ import click
 
 from streams.cli.replay import replay
 from streams.cli.services import broker, demo, worker
+from streams.cli.tail import tail
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,5 +17,5 @@ def main() -> None:
     """
 
 
-for command in (broker, worker, demo, replay):
+for command in (broker, worker, demo, replay, tail):
     main.add_command(command)
