@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from streams.cli.accounts import accounts
 from streams.cli.replay import replay
 from streams.cli.services import broker, demo, worker
 from streams.cli.tail import tail
@@ -17,5 +18,5 @@ def main() -> None:
     """
 
 
-for command in (broker, worker, demo, replay, tail):
+for command in (broker, worker, demo, replay, tail, accounts):
     main.add_command(command)
