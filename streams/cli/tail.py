@@ -7,7 +7,6 @@ import base64
 import json
 import os
 import sys
-from collections import defaultdict, deque
 from datetime import UTC, datetime
 
 import click
@@ -131,34 +130,49 @@ async def _tail(settings: Settings, topic: str, last: int | None, exit_at_end: b
             consumer.assign(partitions)
             ends = await consumer.end_offsets(partitions)
             starts = await consumer.beginning_offsets(partitions)
-        for partition in partitions:
-            # The last N offsets may be fewer messages: a transaction ends in a commit
-            # marker, at worst one per message. So twice that is read, and N kept.
-            back = None if last is None else ends[partition] - 2 * last
-            consumer.seek(partition, max(starts[partition], back or 0))
-
-        recent: dict[int, deque[ConsumerRecord]] = defaultdict(lambda: deque(maxlen=last))
-        past_end: list[ConsumerRecord] = []
-        while not await _at(consumer, ends):
+        if last is None:
+            for partition in partitions:
+                consumer.seek(partition, starts[partition])
+        else:
+            for record in await _last(consumer, starts, ends, last):
+                _show(record)
+        while not (exit_at_end and await _at(consumer, ends)):
             for record in await _fetch(consumer):
-                if record.offset >= ends[TopicPartition(topic, record.partition)]:
-                    past_end.append(record)
-                elif last is None:
+                if not (exit_at_end and record.offset >= ends[_partition_of(record)]):
                     _show(record)
-                else:
-                    recent[record.partition].append(record)
-        for partition in sorted(recent):
-            for record in recent[partition]:
-                _show(record)
-        if exit_at_end:
-            return
-        for record in past_end:
-            _show(record)
-        while True:
-            for record in await _fetch(consumer):
-                _show(record)
     finally:
         await consumer.stop()
+
+
+async def _last(
+    consumer: AIOKafkaConsumer,
+    starts: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
+    count: int,
+) -> list[ConsumerRecord]:
+    """The last ``count`` messages of each partition before its end; positioned at the end.
+
+    Transaction markers and aborted writes take offsets too, so the last N offsets may
+    hold fewer messages: the window before the end doubles until it has them.
+    """
+    found: list[ConsumerRecord] = []
+    for partition, end in ends.items():
+        consumer.pause(*(other for other in ends if other != partition))
+        window, records = 2 * count, []
+        while count and len(records) < count:
+            start = max(starts[partition], end - window)
+            consumer.seek(partition, start)
+            records = []
+            while await consumer.position(partition) < end:
+                batch = await consumer.getmany(partition, timeout_ms=500)
+                records += [r for r in batch.get(partition, []) if r.offset < end]
+            if start == starts[partition]:
+                break
+            window *= 2
+        found += records[-count:] if count else []
+        consumer.resume(*ends)
+        consumer.seek(partition, end)
+    return found
 
 
 async def _partitions(settings: Settings, topic: str) -> list[TopicPartition]:
@@ -186,6 +200,10 @@ async def _at(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bo
 async def _fetch(consumer: AIOKafkaConsumer) -> list[ConsumerRecord]:
     batches = await consumer.getmany(timeout_ms=500)
     return [record for partition in sorted(batches) for record in batches[partition]]
+
+
+def _partition_of(record: ConsumerRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
 
 
 def _show(record: ConsumerRecord) -> None:
