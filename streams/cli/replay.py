@@ -5,6 +5,7 @@ reported and left out, the rest sent keyed by account_id."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,7 +109,7 @@ class RateColumn(ProgressColumn):
 
 
 @click.command()
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(allow_dash=True, path_type=Path))
 @click.option(
     "--topic",
     required=True,
@@ -123,7 +124,7 @@ class RateColumn(ProgressColumn):
     help="At most this many messages per second (default: as fast as Kafka takes them).",
 )
 def replay(file: Path, topic: str, rate: float | None) -> None:
-    """Publish a recorded topic: FILE, one JSON message a line.
+    """Publish a recorded topic: FILE (- for stdin), one JSON message a line.
 
     Every line is checked against the topic's schema before anything is sent; invalid
     lines are skipped and reported (how many, and the first few with the reason). The
@@ -137,7 +138,7 @@ def replay(file: Path, topic: str, rate: float | None) -> None:
     kind = input_kind(topic)
     settings = load()
     try:
-        lines = file.read_bytes().splitlines()
+        lines = (sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()).splitlines()
     except OSError as error:
         raise click.ClickException(f"cannot read {file}: {error.strerror}") from None
     checked = check_lines(Decoder(Validators()), kind, lines)
@@ -189,19 +190,27 @@ async def _publish(settings: Settings, topic: str, lines: list[Line], rate: floa
                     progress.advance(task)
 
             loop = asyncio.get_running_loop()
-            start = loop.time()
+            started = first_sent = loop.time()
             deliveries: list[asyncio.Future] = []
             for index, line in enumerate(lines):
-                wait = start + send_offset(index, rate) - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                if index:
+                    await _until(first_sent + send_offset(index, rate))
                 delivery = await producer.send(topic, line.value, key=line.key)
                 delivery.add_done_callback(count)
                 deliveries.append(delivery)
+                if not index:  # the pace counts from here: the first send may wait for metadata
+                    first_sent = loop.time()
             await asyncio.gather(*deliveries)
-            return loop.time() - start
+            return loop.time() - started
     finally:
         await producer.stop()
+
+
+async def _until(due: float) -> None:
+    """Sleep until the loop's clock reads ``due``: a timer may fire up to its resolution early."""
+    loop = asyncio.get_running_loop()
+    while (wait := due - loop.time()) > 0:
+        await asyncio.sleep(wait)
 
 
 async def _require_topic(settings: Settings, topic: str) -> None:

@@ -153,6 +153,17 @@ def test_a_file_without_a_valid_line_sends_nothing(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [f"Error: no valid message in {path}: nothing sent"]
 
 
+def test_lines_are_read_from_stdin_with_a_dash() -> None:
+    result = CliRunner().invoke(
+        main, ["replay", "-", "--topic", "usage.call-minutes"], input="[]\n"
+    )
+    assert result.stdout.splitlines() == [
+        "skipped 1 invalid line:",
+        "  line 1: expected a JSON object, got list",
+    ]
+    assert result.stderr.splitlines() == ["Error: no valid message in -: nothing sent"]
+
+
 def test_an_unreachable_broker_is_one_error_line(tmp_path: Path) -> None:
     path = tmp_path / "calls.jsonl"
     path.write_bytes(orjson.dumps(CALL) + b"\n")
