@@ -151,8 +151,8 @@ def replay(file: Path, topic: str, rate: float | None) -> None:
     with kafka_errors(settings):
         elapsed = asyncio.run(_publish(settings, target, checked.good, rate))
     click.echo(
-        f"sent {len(checked.good)} messages to {target} in {elapsed:.1f} s "
-        f"({len(checked.good) / elapsed:,.0f}/s); skipped {len(checked.skipped)}"
+        f"sent {len(checked.good)} messages to {target} in {elapsed:.2f} s "
+        f"({len(checked.good) / max(elapsed, 1e-6):,.0f}/s); skipped {len(checked.skipped)}"
     )
 
 
