@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
 from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_BROKER_URL = re.compile(r"^kafka://[A-Za-z0-9._-]+:\d{1,5}(;[A-Za-z0-9._-]+:\d{1,5})*$")
+_BROKER_URL = r"^kafka://[A-Za-z0-9._-]+:\d{1,5}(;[A-Za-z0-9._-]+:\d{1,5})*$"
+_NAME = "letters, digits, '.', '_' and '-'"
+
+# What a variable accepts, as its error says it, for those whose type and bounds do not
+# say it themselves (see accepted()).
+_ACCEPTED = {
+    "broker": "expected kafka://host:port[;host:port...]",
+    "rate_card": "expected the path of a JSON rate card file",
+    "data_dir": "expected a directory (created if missing)",
+    "currency": "expected an ISO 4217 code in capitals, e.g. USD",
+    "app_id": f"expected one or more of {_NAME}",
+    "topic_prefix": f"expected {_NAME} (or nothing)",
+    "cache_dir": "expected a directory (created if missing)",
+}
 
 
 class SettingsError(ValueError):
@@ -24,6 +37,7 @@ class Settings(BaseSettings):
 
     broker: str = Field(
         "kafka://localhost:9092",
+        pattern=_BROKER_URL,
         description="Kafka bootstrap servers, kafka://host:port[;host:port...]",
     )
     rate_card: Path | None = Field(
@@ -62,11 +76,18 @@ class Settings(BaseSettings):
         description="where `streams broker` keeps Kafka's jars",
     )
 
-    @field_validator("broker")
+    @field_validator("rate_card")
     @classmethod
-    def _kafka_url(cls, value: str) -> str:
-        if not _BROKER_URL.match(value):
-            raise ValueError("expected kafka://host:port, several separated by ';'")
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file" if not value.exists() else "not a file")
+        return value
+
+    @field_validator("data_dir", "cache_dir")
+    @classmethod
+    def _directory(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError("not a directory")
         return value
 
     @property
@@ -95,9 +116,30 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(_describe(error)) from None
 
 
+def accepted(name: str) -> str:
+    """What the variable of setting ``name`` accepts, e.g. "expected an integer from 1 to 10"."""
+    if name in _ACCEPTED:
+        return _ACCEPTED[name]
+    field: FieldInfo = Settings.model_fields[name]
+    if get_origin(field.annotation) is Literal:
+        return "accepted values are " + ", ".join(get_args(field.annotation))
+    bounds = {
+        bound: getattr(item, bound)
+        for item in field.metadata
+        for bound in ("ge", "le")
+        if hasattr(item, bound)
+    }
+    low, high = bounds["ge"], bounds["le"]
+    number = "an integer" if field.annotation is int else "a number"
+    return f"expected {number} from {low:g} to {high:g}"
+
+
 def _describe(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
-        variable = "STREAMS_" + "_".join(str(part) for part in item["loc"]).upper()
-        problems.append(f"{variable}={item.get('input')!r}: {item['msg']}")
+        name = "_".join(str(part) for part in item["loc"])
+        reason = ""
+        if item["type"] == "value_error":  # one of our validators: what it found
+            reason = f"{item['ctx']['error']}, "
+        problems.append(f"STREAMS_{name.upper()}={item.get('input')!r}: {reason}{accepted(name)}")
     return "invalid configuration: " + "; ".join(problems)

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from streams.domain import AccountState, format_money
 
 
-def account_view(state: AccountState) -> bytes:
+def account_fields(state: AccountState) -> dict[str, Any]:
     auto, pending = state.auto_recharge, state.pending
-    return orjson.dumps(
-        {
-            "account_id": state.account_id,
-            "balance": format_money(state.balance),
-            "currency": state.currency,
-            "auto_recharge": None
-            if auto is None
-            else {
-                "enabled": auto.enabled,
-                "recharge_amount": format_money(auto.recharge_amount),
-                "trigger_balance": format_money(auto.trigger_balance),
-            },
-            "pending_recharge": None
-            if pending is None
-            else {
-                "request_id": pending.request_id,
-                "amount": format_money(pending.amount),
-                "requested_at": pending.requested_at,
-            },
-            "last_seq": state.seq,
-            "recharge_suspended": state.suspended,
-        }
-    )
+    return {
+        "account_id": state.account_id,
+        "balance": format_money(state.balance),
+        "currency": state.currency,
+        "auto_recharge": None
+        if auto is None
+        else {
+            "enabled": auto.enabled,
+            "recharge_amount": format_money(auto.recharge_amount),
+            "trigger_balance": format_money(auto.trigger_balance),
+        },
+        "pending_recharge": None
+        if pending is None
+        else {
+            "request_id": pending.request_id,
+            "amount": format_money(pending.amount),
+            "requested_at": pending.requested_at,
+        },
+        "last_seq": state.seq,
+        "recharge_suspended": state.suspended,
+    }
+
+
+def account_view(state: AccountState) -> bytes:
+    return orjson.dumps(account_fields(state))

@@ -1,32 +1,98 @@
 """HTTP views: the account view (answered by the worker that owns the account's
-partition, whichever worker the request reaches), commands (validated, then published to
-credits.commands, like any admin tool's), liveness and readiness."""
+partition, whichever worker the request reaches), every account (gathered from every
+worker), commands (validated, then published to credits.commands, like any admin tool's),
+liveness and readiness."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
+import aiohttp
 import faust
 import orjson
 from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST
+from yarl import URL
 
 from streams.api.account_view import account_view
+from streams.api.all_accounts import Incomplete, local_part, merge, partition_count
 from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand, build_command
 from streams.api.usage_view import usage_view
 from streams.domain.usage import DAY, PERIODS, UsageWindows
 from streams.observe.metrics import Metrics
+from streams.pipeline.partitioning import account_partition
 from streams.pipeline.state import decode, decode_windows
 from streams.pipeline.tables import ACCOUNTS, USAGE_WINDOWS
 from streams.wire.decode import Decoder
 
 JSON = "application/json"
 
+# How long GET /accounts waits for each other worker's part.
+PEER_TIMEOUT = 5.0
+
+
+class Unavailable(Exception):
+    """A part of GET /accounts cannot be had now; str() says which and why."""
+
 
 def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Metrics) -> None:
     accounts = app.tables[ACCOUNTS]
     usage_windows = app.tables[USAGE_WINDOWS]
+    changelog = accounts.changelog_topic.get_topic_name()
+
+    def readiness() -> dict[str, bool]:
+        recovered = app.tables.recovery.completed.is_set()
+        assigned = bool(app.consumer.assignment())
+        ready = recovered and assigned and not app.rebalancing
+        return {"ready": ready, "tables_recovered": recovered, "partitions_assigned": assigned}
+
+    def owners() -> dict[str, dict[str, list[int]]]:
+        """Worker URL -> its partitions of the accounts table, as the group assigned them."""
+        return app.router.table_metadata(ACCOUNTS)
+
+    def local_accounts() -> dict[str, Any]:
+        """The accounts of the partitions this worker owns (not its standby copies)."""
+        if not readiness()["ready"]:
+            raise Unavailable(f"{app.conf.canonical_url} is not ready (see its /readyz)")
+        count = partition_count(owners(), changelog)
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
+        stored = list(accounts.data.items())  # a copy: the stage may write meanwhile
+        return local_part(stored, lambda key: account_partition(key, count), owned)
+
+    async def part_of(worker: str) -> dict[str, Any]:
+        if worker == str(app.conf.canonical_url):
+            return local_accounts()
+        url = URL(worker).with_path("/accounts").with_query(scope="local")
+        try:
+            async with app.http_client.get(
+                url, timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT)
+            ) as response:
+                body = orjson.loads(await response.read())
+        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as error:
+            raise Unavailable(f"{worker} did not answer: {error!r}") from None
+        if response.status != 200:
+            raise Unavailable(f"{worker} answered {response.status}: {body.get('error')}")
+        return body
+
+    async def every_account() -> list[dict[str, Any]]:
+        assigned = owners()
+        count = partition_count(assigned, changelog)
+        workers = list(assigned)
+        parts = await asyncio.gather(*(part_of(worker) for worker in workers))
+        return merge(dict(zip(workers, parts, strict=True)), count)
+
+    @app.page("/accounts")
+    async def all_accounts(web: View, request: Request) -> Response:
+        """Every account (``?scope=local``: only those of this worker's partitions)."""
+        try:
+            if request.query.get("scope") == "local":
+                return _json(web, local_accounts())
+            return _json(web, {"accounts": await every_account()})
+        except (Unavailable, Incomplete) as error:
+            return _json(web, {"error": str(error)}, status=503)
 
     async def publish(web: View, request: Request, command_type: str, account_id: str) -> Response:
         """Validate the body as a command, publish it to credits.commands; 202 with its id."""
@@ -93,11 +159,8 @@ def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Met
 
     @app.page("/readyz")
     async def readyz(web: View, request: Request) -> Response:
-        recovered = app.tables.recovery.completed.is_set()
-        assigned = bool(app.consumer.assignment())
-        ready = recovered and assigned and not app.rebalancing
-        body = {"ready": ready, "tables_recovered": recovered, "partitions_assigned": assigned}
-        return _json(web, body, status=200 if ready else 503)
+        body = readiness()
+        return _json(web, body, status=200 if body["ready"] else 503)
 
 
 def _json(web: View, body: dict, status: int = 200) -> Response:

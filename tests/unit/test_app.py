@@ -1,4 +1,5 @@
 import logging
+import sys
 
 import pytest
 
@@ -15,9 +16,22 @@ def root_logging():
     root.handlers[:] = handlers
 
 
+@pytest.fixture
+def started():
+    """Workers set up here. Setting up logging redirects stdout and stderr to the log until
+    the worker's exit stack closes: closed here, not whenever the worker is garbage
+    collected (which put sys.__stdout__ back in the middle of a later CliRunner test)."""
+    workers, streams = [], (sys.stdout, sys.stderr)
+    yield workers
+    for worker in workers:
+        worker.exit_stack.close()
+    sys.stdout, sys.stderr = streams
+
+
 @pytest.mark.parametrize("level", ["WARNING", "ERROR"])
-def test_a_quiet_worker_does_not_build_debug_records(monkeypatch, root_logging, tmp_path, level):
-    started = []
+def test_a_quiet_worker_does_not_build_debug_records(
+    monkeypatch, root_logging, started, tmp_path, level
+):
     monkeypatch.setattr(
         "faust.Worker.execute_from_commandline",
         lambda worker: (worker._setup_logging(), started.append(worker)),

@@ -1,11 +1,14 @@
-"""STREAMS_* variables: defaults, parsing, and errors that name the variable."""
+"""STREAMS_* variables: defaults, parsing, and errors that name the variable and what it
+accepts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from streams.cli import main
 from streams.settings import Settings, SettingsError, load_settings
 
 
@@ -20,34 +23,91 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.processing_guarantee == "exactly_once"
 
 
-def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    card = tmp_path / "card.json"
+    card.write_text("{}")
     monkeypatch.setenv("STREAMS_BROKER", "kafka://k1:9092;k2:9093")
     monkeypatch.setenv("STREAMS_WEB_PORT", "8080")
     monkeypatch.setenv("STREAMS_DATA_DIR", "/srv/state")
     monkeypatch.setenv("STREAMS_TOPIC_PREFIX", "staging.")
+    monkeypatch.setenv("STREAMS_RATE_CARD", str(card))
+    monkeypatch.setenv("STREAMS_SESSION_TIMEOUT", "7.5")
     settings = load_settings()
     assert settings.bootstrap_servers == ["k1:9092", "k2:9093"]
     assert settings.web_port == 8080
     assert settings.data_dir == Path("/srv/state")
+    assert settings.rate_card == card
+    assert settings.session_timeout == 7.5
     assert settings.topic("usage.call-minutes") == "staging.usage.call-minutes"
 
 
-@pytest.mark.parametrize(
-    ("variable", "value", "expected"),
-    [
-        ("STREAMS_WEB_PORT", "http", "STREAMS_WEB_PORT='http'"),
-        ("STREAMS_WEB_PORT", "70000", "less than or equal to 65535"),
-        ("STREAMS_BROKER", "localhost:9092", "expected kafka://host:port"),
-        ("STREAMS_CURRENCY", "usd", "STREAMS_CURRENCY='usd'"),
-        ("STREAMS_PROCESSING_GUARANTEE", "exactly-once", "'at_least_once' or 'exactly_once'"),
-        ("STREAMS_PARTITIONS", "0", "STREAMS_PARTITIONS='0'"),
-    ],
-)
-def test_a_bad_value_names_the_variable(
-    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+A_FILE = Path(__file__)  # exists, and is not a directory
+
+# For every setting, a wrong value and the whole message it gets.
+BAD_VALUES = [
+    ("broker", "localhost:9092", "expected kafka://host:port[;host:port...]"),
+    ("broker", "kafka://k1:9092,k2:9092", "expected kafka://host:port[;host:port...]"),
+    (
+        "rate_card",
+        "/nowhere/card.json",
+        "no such file, expected the path of a JSON rate card file",
+    ),
+    ("rate_card", "/", "not a file, expected the path of a JSON rate card file"),
+    ("data_dir", str(A_FILE), "not a directory, expected a directory (created if missing)"),
+    ("web_port", "http", "expected an integer from 1 to 65535"),
+    ("web_port", "70000", "expected an integer from 1 to 65535"),
+    ("web_port", "", "expected an integer from 1 to 65535"),
+    ("partitions", "0", "expected an integer from 1 to 1024"),
+    ("currency", "usd", "expected an ISO 4217 code in capitals, e.g. USD"),
+    ("app_id", "a/b", "expected one or more of letters, digits, '.', '_' and '-'"),
+    ("topic_prefix", "stag ing.", "expected letters, digits, '.', '_' and '-' (or nothing)"),
+    (
+        "processing_guarantee",
+        "twice",
+        "accepted values are at_least_once, exactly_once",
+    ),
+    ("session_timeout", "1", "expected a number from 6 to 300"),
+    ("session_timeout", "soon", "expected a number from 6 to 300"),
+    ("log_level", "verbose", "accepted values are DEBUG, INFO, WARNING, ERROR"),
+    ("cache_dir", str(A_FILE), "not a directory, expected a directory (created if missing)"),
+]
+
+
+def test_every_setting_has_a_bad_value_below() -> None:
+    assert {name for name, _, _ in BAD_VALUES} == set(Settings.model_fields)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD_VALUES)
+def test_a_bad_value_names_the_variable_and_what_it_accepts(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
+    variable = f"STREAMS_{name.upper()}"
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as raised:
         load_settings()
-    assert variable in str(raised.value)
-    assert expected in str(raised.value)
+    assert str(raised.value) == f"invalid configuration: {variable}={value!r}: {message}"
+
+
+def test_every_bad_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMS_WEB_PORT", "x")
+    monkeypatch.setenv("STREAMS_LOG_LEVEL", "loud")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value) == (
+        "invalid configuration: STREAMS_WEB_PORT='x': expected an integer from 1 to 65535; "
+        "STREAMS_LOG_LEVEL='loud': accepted values are DEBUG, INFO, WARNING, ERROR"
+    )
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD_VALUES)
+def test_the_worker_stops_with_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    variable = f"STREAMS_{name.upper()}"
+    monkeypatch.setattr("streams.app.run_pipeline", lambda _: pytest.fail("the worker started"))
+    result = CliRunner().invoke(main, ["worker"], env={variable: value})
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: invalid configuration: {variable}={value!r}: {message}"
+    ]

@@ -1,9 +1,8 @@
-"""``streams``: the command line of the metering processor."""
+"""``streams broker | worker | demo``: the processes of a deployment, in the foreground."""
 
 from __future__ import annotations
 
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -13,15 +12,10 @@ import click
 
 from streams.broker import BrokerError, KafkaDistribution, LocalBroker
 from streams.broker.distribution import DistributionError
-from streams.settings import Settings, SettingsError, load_settings
+from streams.cli.common import settings as load
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
-    """Usage metering for prepaid communication credits, on Kafka."""
-
-
-@main.command()
+@click.command()
 @click.option("--port", default=9092, show_default=True, help="Client port on 127.0.0.1.")
 @click.option(
     "--state-dir",
@@ -30,7 +24,7 @@ def main() -> None:
 )
 def broker(port: int, state_dir: Path | None) -> None:
     """Run a single-node Apache Kafka broker (KRaft) in the foreground until interrupted."""
-    settings = _settings()
+    settings = load()
     distribution = KafkaDistribution(settings.cache_dir)
     if not distribution.is_resolved():
         click.echo(f"fetching Apache Kafka {distribution.version} from Maven Central (first run)")
@@ -57,37 +51,29 @@ def broker(port: int, state_dir: Path | None) -> None:
             click.echo("broker stopped")
 
 
-@main.command()
+@click.command()
 def worker() -> None:
     """Start one worker of the consumer group (configured by STREAMS_* variables)."""
+    settings = load()  # before importing Faust: a bad variable is told at once
     from streams.app import run_pipeline
     from streams.domain import RateCardError
 
-    settings = _settings()
     try:
         run_pipeline(settings)
     except RateCardError as error:
         raise click.ClickException(str(error)) from None
 
 
-@main.command()
+@click.command()
 @click.option("--port", default=9092, show_default=True, help="Client port of the local broker.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
 def demo(port: int, seed: int) -> None:
     """A local broker, a worker, a day of traffic and billing, a report; then stops them."""
+    settings = load()
     from streams.demo.run import run_demo
 
-    settings = _settings()
     with tempfile.TemporaryDirectory(prefix="streams-demo-") as scratch:
         try:
             run_demo(settings, port, Path(scratch), seed)
         except (BrokerError, DistributionError, TimeoutError) as error:
             raise click.ClickException(str(error)) from None
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
