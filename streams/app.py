@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout,
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         web_port=settings.web_port,
-        web_host="127.0.0.1",
+        web_host=settings.web_host,
         web_bind="0.0.0.0",
         autodiscover=False,
     )

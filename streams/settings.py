@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Literal, get_args, get_origin
 
@@ -19,6 +20,7 @@ _ACCEPTED = {
     "broker": "expected kafka://host:port[;host:port...]",
     "rate_card": "expected the path of a JSON rate card file",
     "data_dir": "expected a directory (created if missing)",
+    "web_host": "expected a host name or IP address",
     "currency": "expected an ISO 4217 code in capitals, e.g. USD",
     "app_id": f"expected one or more of {_NAME}",
     "topic_prefix": f"expected {_NAME} (or nothing)",
@@ -45,6 +47,12 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(Path("var/data"), description="where workers keep table state")
     web_port: int = Field(6066, ge=1, le=65535, description="HTTP API and metrics port")
+    web_host: str = Field(
+        default_factory=socket.gethostname,
+        pattern=r"^[A-Za-z0-9.-]+$",
+        description="the host name other workers reach this worker's HTTP API at "
+        "(a request for an account another worker owns is forwarded there)",
+    )
     partitions: int = Field(8, ge=1, le=1024, description="partitions of topics it creates")
     currency: str = Field(
         "USD", pattern=r"^[A-Z]{3}$", description="currency of accounts first seen by usage"

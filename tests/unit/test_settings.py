@@ -57,6 +57,7 @@ BAD_VALUES = [
     ("web_port", "http", "expected an integer from 1 to 65535"),
     ("web_port", "70000", "expected an integer from 1 to 65535"),
     ("web_port", "", "expected an integer from 1 to 65535"),
+    ("web_host", "http://w1", "expected a host name or IP address"),
     ("partitions", "0", "expected an integer from 1 to 1024"),
     ("currency", "usd", "expected an ISO 4217 code in capitals, e.g. USD"),
     ("app_id", "a/b", "expected one or more of letters, digits, '.', '_' and '-'"),
