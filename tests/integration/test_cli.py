@@ -21,14 +21,13 @@ from pathlib import Path
 import aiohttp
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 
 from streams.broker.local import free_port
 from streams.pipeline.partitioning import account_partition
 from tests.fixtures.books import Run
 from tests.fixtures.broker import Kafka
-from tests.fixtures.kafka_io import create_topics
+from tests.fixtures.kafka_io import create_topics, read_to_end
 from tests.fixtures.load import generate
 from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import REPO, Workers
@@ -84,38 +83,6 @@ def _call(n: int, account: str) -> bytes:
     return orjson.dumps({"event_id": f"c-{n}", "account_id": account, **CALL})
 
 
-async def _read_all(bootstrap: str, topic: str) -> list[ConsumerRecord]:
-    """Every committed message of ``topic``, read up to its end."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        isolation_level="read_committed",
-    )
-    await consumer.start()
-    records: list[ConsumerRecord] = []
-    try:
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-
-        async def at_end() -> bool:
-            for batch in (await consumer.getmany(timeout_ms=200)).values():
-                records.extend(batch)
-            return all([await consumer.position(tp) >= end for tp, end in ends.items()])
-
-        await wait_until(at_end, timeout=30, what=f"the end of {topic}", every=0)
-    finally:
-        await consumer.stop()
-    return records
-
-
 async def test_replay_publishes_exactly_the_valid_lines_and_reports_the_others(
     kafka: Kafka, tmp_path: Path
 ) -> None:
@@ -147,7 +114,7 @@ async def test_replay_publishes_exactly_the_valid_lines_and_reports_the_others(
     assert report[5].endswith("; skipped 4")
     assert len(report) == 6
 
-    records = await _read_all(kafka.bootstrap, f"{run.prefix}usage.call-minutes")
+    records = await read_to_end(kafka.bootstrap, f"{run.prefix}usage.call-minutes")
     assert sorted(record.value for record in records) == sorted(good)
     for record in records:
         account = orjson.loads(record.value)["account_id"]
@@ -172,7 +139,7 @@ async def test_replay_keeps_to_the_rate(kafka: Kafka, tmp_path: Path) -> None:
     )
 
     assert done.status == 0, done.stderr
-    records = await _read_all(kafka.bootstrap, f"{run.prefix}usage.call-minutes")
+    records = await read_to_end(kafka.bootstrap, f"{run.prefix}usage.call-minutes")
     assert len(records) == count
     # The first message goes at once and each next one 1/rate later: (count - 1) / rate at
     # least between the first and the last send (record times are whole milliseconds).
