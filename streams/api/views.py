@@ -21,6 +21,7 @@ from streams.api.account_view import account_view
 from streams.api.all_accounts import Incomplete, local_part, merge, partition_count
 from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand, build_command
 from streams.api.usage_view import usage_view
+from streams.domain import AccountState
 from streams.domain.usage import DAY, PERIODS, UsageWindows
 from streams.observe.metrics import Metrics
 from streams.pipeline.partitioning import account_partition
@@ -122,13 +123,16 @@ def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Met
         async def put(self, request: Request, account_id: str) -> Response:
             return await publish(self, request, CONFIGURE_AUTO_RECHARGE, account_id)
 
+    def stored_state(account_id: str) -> AccountState | None:
+        stored = accounts.get(account_id.encode())
+        return None if stored is None else decode(stored)[0]
+
     @app.page("/accounts/{account_id}")
     @app.table_route(table=accounts, match_info="account_id")
     async def account(web: View, request: Request, account_id: str) -> Response:
-        stored = accounts.get(account_id.encode())
-        if stored is None:
-            return _json(web, {"error": f"no account {account_id!r}"}, status=404)
-        state, _applied_offset = decode(stored)
+        state = stored_state(account_id)
+        if state is None:
+            return _no_account(web, account_id)
         return web.bytes(account_view(state), content_type=JSON)
 
     @app.page("/accounts/{account_id}/usage")
@@ -137,10 +141,9 @@ def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Met
         period = request.query.get("period", DAY)
         if period not in PERIODS:
             return _json(web, {"error": f"period must be day or month, got {period!r}"}, 400)
-        stored = accounts.get(account_id.encode())
-        if stored is None:
-            return _json(web, {"error": f"no account {account_id!r}"}, status=404)
-        state, _applied_offset = decode(stored)
+        state = stored_state(account_id)
+        if state is None:
+            return _no_account(web, account_id)
         stored_windows = usage_windows.get(account_id.encode())
         windows = decode_windows(stored_windows)[0] if stored_windows else UsageWindows()
         today = datetime.now(UTC).date()
@@ -161,6 +164,10 @@ def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Met
     async def readyz(web: View, request: Request) -> Response:
         body = readiness()
         return _json(web, body, status=200 if body["ready"] else 503)
+
+
+def _no_account(web: View, account_id: str) -> Response:
+    return _json(web, {"error": f"no account {account_id!r}"}, status=404)
 
 
 def _json(web: View, body: dict, status: int = 200) -> Response:

@@ -69,7 +69,7 @@ class WorkerState(Collector):
 
     def __init__(
         self,
-        lag: Callable[[], Iterable[tuple[str, int, int]]],
+        lag: Callable[[], Iterable[tuple[str, int, int | None]]],
         tables_recovered: Callable[[], bool],
     ) -> None:
         self._lag = lag
@@ -89,7 +89,8 @@ class WorkerState(Collector):
         )
         per_topic: dict[str, int] = {}
         for topic, partition, behind in self._lag():
-            lag.add_metric([topic, str(partition)], behind)
+            if behind is not None:
+                lag.add_metric([topic, str(partition)], behind)
             per_topic[topic] = per_topic.get(topic, 0) + 1
         for topic, count in sorted(per_topic.items()):
             assigned.add_metric([topic], count)

@@ -171,15 +171,18 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         )
         leaving.result(timeout)
 
-    def lag(self) -> Iterator[tuple[str, int, int]]:
-        """(topic, partition, messages not processed yet) of each partition a stage reads."""
+    def lag(self) -> Iterator[tuple[str, int, int | None]]:
+        """(topic, partition, messages not processed yet) of each assigned partition a stage
+        reads; None until its end and position are known."""
         for tp in self.assignment():
-            progress = self._progress.get(tp)
-            if tp.topic not in self._inboxes or progress is None:
+            if tp.topic not in self._inboxes:
                 continue
+            progress = self._progress.get(tp)
             highwater = self.highwater(tp)
-            if highwater is not None:
-                yield tp.topic, tp.partition, max(0, highwater - progress.done)
+            behind = None
+            if progress is not None and highwater is not None:
+                behind = max(0, highwater - progress.done)
+            yield tp.topic, tp.partition, behind
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -91,11 +91,16 @@ def register(
             writes.append((topic_of[DEAD_LETTER], routed.key, routed.value, None))
         await _delivered(writer.batches, writes)
         for origin, routed in refused:
-            metrics.dead_letters.labels(routed.code).inc()
             key = None if origin.key is None else origin.key.decode(errors="replace")
-            logs.dead_letter(
-                origin.topic, origin.partition, origin.offset, routed.code, routed.reason, key
-            )
+            dead_lettered(origin, routed.code, routed.reason, key)
+
+    def dead_lettered(
+        origin: Origin, code: str, reason: str, account_id: str | None, input_id: str | None = None
+    ) -> None:
+        metrics.dead_letters.labels(code).inc()
+        logs.dead_letter(
+            origin.topic, origin.partition, origin.offset, code, reason, account_id, input_id
+        )
 
     async def deliver(plan: Plan) -> None:
         writes = outputs(plan) + tables.seen_writes(plan)
@@ -113,17 +118,7 @@ def register(
         metrics.applied.inc(plan.applied)
         metrics.duplicates.inc(plan.duplicates)
         for item in plan.refused:
-            metrics.dead_letters.labels(item.code).inc()
-            origin = item.origin
-            logs.dead_letter(
-                origin.topic,
-                origin.partition,
-                origin.offset,
-                item.code,
-                item.reason,
-                item.account_id,
-                item.input_id,
-            )
+            dead_lettered(item.origin, item.code, item.reason, item.account_id, item.input_id)
         for request in plan.requests:
             metrics.recharge_requests.inc()
             logs.recharge_requested(request)
@@ -225,15 +220,19 @@ def stage(
                 consumer.ack_all(admitted)
             finally:
                 inbox.done()
-            if admitted:
-                # One figure per batch, its oldest input's: a histogram observation per
-                # event cost more than the rest of the metrics together.
-                observe_latency(time.time() - min(m.timestamp for m in admitted))
+            if not admitted:
+                continue
             per_topic: dict[str, int] = {}
+            oldest = admitted[0].timestamp
             for message in admitted:
                 per_topic[message.topic] = per_topic.get(message.topic, 0) + 1
+                if message.timestamp < oldest:
+                    oldest = message.timestamp
             for topic, count in per_topic.items():
                 consumed.labels(topic).inc(count)
+            # One figure per batch, its oldest input's: a histogram observation per event
+            # cost more than the rest of the metrics together.
+            observe_latency(time.time() - oldest)
 
     return run
 

@@ -19,7 +19,12 @@ def samples(metrics: Metrics) -> dict[tuple, float]:
 def test_counters_and_scrape_time_figures() -> None:
     metrics = Metrics()
     recovered = [False]
-    lag = [("usage.call-minutes", 0, 5), ("usage.call-minutes", 1, 0), ("app-inputs", 0, 2)]
+    lag = [
+        ("usage.call-minutes", 0, 5),
+        ("usage.call-minutes", 1, 0),
+        ("usage.call-minutes", 2, None),  # its end not known yet: assigned, no lag figure
+        ("app-inputs", 0, 2),
+    ]
     metrics.watch(WorkerState(lag=lambda: lag, tables_recovered=lambda: recovered[0]))
     metrics.consumed.labels("usage.call-minutes").inc(7)
     metrics.dead_letters.labels("no_rate").inc()
@@ -33,7 +38,9 @@ def test_counters_and_scrape_time_figures() -> None:
     lag_of = ("credits_consumer_lag", (("partition", "0"), ("topic", "usage.call-minutes")))
     assert first[lag_of] == 5
     assigned = ("credits_partitions_assigned", (("topic", "usage.call-minutes"),))
-    assert first[assigned] == 2
+    assert first[assigned] == 3
+    unknown = ("credits_consumer_lag", (("partition", "2"), ("topic", "usage.call-minutes")))
+    assert unknown not in first
     assert first[("credits_tables_recovered", ())] == 0
 
     recovered[0] = True
