@@ -114,6 +114,10 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         except asyncio.CancelledError:
             if not self.transport.app.should_stop:
                 raise
+        except Exception as error:
+            # Faust would log the fetcher as crashed and keep the worker in the group,
+            # holding its partitions and fetching nothing, for good.
+            exit_for_redelivery("fetching from Kafka failed", error=error)
 
     async def _deliver_one(self, message: Message) -> None:
         """Faust's own delivery, for topics without an inbox (table changelogs)."""
