@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hypothesis  # noqa: F401
 import pytest
 
+# hypothesis is imported here, at a shallow depth, rather than by its plugin at the end of an
+# integration-only run, where CPython 3.11.7 failed to parse it ("AST constructor
+# recursion depth mismatch").
 pytest_plugins = ["tests.fixtures.broker", "tests.fixtures.workers"]
 
 INTEGRATION = Path(__file__).parent / "integration"
