@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         le=300.0,
         description="seconds after which a silent worker's partitions go to the others",
     )
+    dead_letter_max_bytes: int = Field(
+        900_000,
+        ge=32_768,
+        le=10_485_760,
+        description="largest dead letter, in bytes: a longer original payload is truncated "
+        "(keep it below the dead-letter topic's max.message.bytes)",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     cache_dir: Path = Field(
         Path.home() / ".cache" / "credits-streams",
@@ -138,8 +145,9 @@ def accepted(name: str) -> str:
         if hasattr(item, bound)
     }
     low, high = bounds["ge"], bounds["le"]
-    number = "an integer" if field.annotation is int else "a number"
-    return f"expected {number} from {low:g} to {high:g}"
+    if field.annotation is int:
+        return f"expected an integer from {low} to {high}"
+    return f"expected a number from {low:g} to {high:g}"
 
 
 def _describe(error: ValidationError) -> str:

@@ -54,7 +54,7 @@ def build_command(
     }
     value = orjson.dumps(command)
     try:
-        item = TO_DOMAIN["command"](decoder.message("command", value))
+        item = TO_DOMAIN["command"](decoder.message("command", value, int(now.timestamp() * 1000)))
     except (InvalidMessage, MoneyError) as error:
         raise BadCommand(str(error)) from None
     # The rules that do not depend on the account's state. Its currency is checked when

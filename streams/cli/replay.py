@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,14 +69,15 @@ def input_kind(topic: str) -> str:
     return INPUT_KINDS[topic]
 
 
-def check_lines(decoder: Decoder, kind: str, lines: Iterable[bytes]) -> Checked:
-    """Each line as the worker would take it; blank lines are not messages and not counted."""
+def check_lines(decoder: Decoder, kind: str, lines: Iterable[bytes], now_ms: int) -> Checked:
+    """Each line as the worker would take it, sent at ``now_ms``; blank lines are not
+    messages and not counted."""
     checked = Checked()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            message = decoder.message(kind, line)
+            message = decoder.message(kind, line, now_ms)
             TO_DOMAIN[kind](message)  # amounts too, as the accounts stage reads them
         except (InvalidMessage, MoneyError) as error:
             checked.skipped.append(Skipped(number, str(error)))
@@ -141,7 +143,7 @@ def replay(file: Path, topic: str, rate: float | None) -> None:
         lines = (sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()).splitlines()
     except OSError as error:
         raise click.ClickException(f"cannot read {file}: {error.strerror}") from None
-    checked = check_lines(Decoder(Validators()), kind, lines)
+    checked = check_lines(Decoder(Validators()), kind, lines, int(time.time() * 1000))
     for line in skipped_report(checked.skipped):
         click.echo(line)
     if not checked.good:

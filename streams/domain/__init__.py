@@ -1,7 +1,7 @@
-"""The pure core: money, the rate card, account state and the recharge rules.
+"""The pure core: money, the rate card, account state, the recharge rules and dedupe.
 
 No Kafka, no Faust, no I/O, no clock: ``apply(state, inputs)`` returns the new state and
-what to send.
+what to send; ``apply_once`` does the same, each input id once.
 """
 
 from streams.domain.account import (
@@ -10,7 +10,8 @@ from streams.domain.account import (
     AutoRecharge,
     PendingRecharge,
 )
-from streams.domain.engine import Applied, apply
+from streams.domain.dedupe import AppliedOnce, Arrival, Seen, apply_once
+from streams.domain.engine import Account, Applied, apply
 from streams.domain.inputs import (
     AddFunds,
     CallUsage,
@@ -20,16 +21,26 @@ from streams.domain.inputs import (
     RechargeResult,
     Usage,
 )
-from streams.domain.money import MICROS_PER_UNIT, MoneyError, format_money, parse_money
-from streams.domain.outputs import LedgerEntry, Notification, Output, RechargeRequested, Rejected
+from streams.domain.money import (
+    BALANCE_LIMIT,
+    MICROS_PER_UNIT,
+    MoneyError,
+    format_money,
+    parse_money,
+)
+from streams.domain.outputs import LedgerEntry, Notification, Output, RechargeRequested, Refusal
 from streams.domain.ratecard import Rate, RateCard, RateCardError, charge
 
 __all__ = [
+    "BALANCE_LIMIT",
     "MAX_FAILURES_IN_A_ROW",
     "MICROS_PER_UNIT",
+    "Account",
     "AccountState",
     "AddFunds",
     "Applied",
+    "AppliedOnce",
+    "Arrival",
     "AutoRecharge",
     "CallUsage",
     "ConferenceUsage",
@@ -45,9 +56,11 @@ __all__ = [
     "RateCardError",
     "RechargeRequested",
     "RechargeResult",
-    "Rejected",
+    "Refusal",
+    "Seen",
     "Usage",
     "apply",
+    "apply_once",
     "charge",
     "format_money",
     "parse_money",

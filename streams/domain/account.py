@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 MAX_FAILURES_IN_A_ROW = 3
+# Requests settled as failed whose late success still credits (the card was charged after
+# all): the most recent ones. A success for an older one goes to the dead letter.
+FAILED_REQUESTS_KEPT = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class AccountState:
     notifications_sent: int = 0  # k of the last notification id
     exhausted_notified: bool = False  # balance_exhausted sent; cleared above zero
     low_balance_notified: bool = False  # low_balance sent; cleared at or above the trigger
+    failed_requests: tuple[int, ...] = ()  # n of requests settled as failed, oldest first
 
     @property
     def suspended(self) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streams.domain.account import (
+    FAILED_REQUESTS_KEPT,
     MAX_FAILURES_IN_A_ROW,
     AccountState,
     AutoRecharge,
@@ -23,8 +24,8 @@ from streams.domain.inputs import (
     Input,
     RechargeResult,
 )
-from streams.domain.money import format_money
-from streams.domain.outputs import LedgerEntry, Notification, Output, RechargeRequested, Rejected
+from streams.domain.money import BALANCE_LIMIT, format_money
+from streams.domain.outputs import LedgerEntry, Notification, Output, RechargeRequested, Refusal
 from streams.domain.ratecard import RateCard, charge
 
 
@@ -32,8 +33,7 @@ from streams.domain.ratecard import RateCard, charge
 class Applied:
     state: AccountState
     outputs: list[Output]
-    rejected: list[Rejected]
-    ignored: list[int]  # inputs that changed nothing by the rules (a settled request's result)
+    refused: dict[int, Refusal]  # index of the input -> why it was not applied
 
 
 def apply(
@@ -45,45 +45,35 @@ def apply(
     default_currency: str,
 ) -> Applied:
     """Apply ``inputs``, in order, to one account. ``state`` is left as it was."""
-    account = _Account(
-        state.copy() if state is not None else AccountState(account_id),
-        rate_card,
-        default_currency,
-    )
-    applied = Applied(account.state, account.outputs, [], [])
+    account = Account(state, account_id, rate_card, default_currency)
+    refused = {}
     for index, item in enumerate(inputs):
-        outcome = account.take(item)
-        if outcome is _IGNORED:
-            applied.ignored.append(index)
-        elif outcome is not None:
-            applied.rejected.append(Rejected(index, outcome.reason, outcome.code))
-    return applied
+        refusal = account.take(item)
+        if refusal is not None:
+            refused[index] = refusal
+    return Applied(account.state, account.outputs, refused)
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why an input was not applied: a code for counting, a reason for people."""
-
-    code: str  # "no_rate" | "currency_mismatch" | "not_positive" | "unknown_request"
-    reason: str
-
-
-_IGNORED = Refusal("ignored", "changes nothing by the rules")
-
-
-class _Account:
-    """One account while a batch is applied to it. Each handler checks, then changes."""
+class Account:
+    """One account while inputs are applied to it, one at a time. Each handler checks,
+    then changes: a refused input leaves the account as it was."""
 
     __slots__ = ("default_currency", "outputs", "rate_card", "state")
 
-    def __init__(self, state: AccountState, rate_card: RateCard, default_currency: str) -> None:
-        self.state = state
+    def __init__(
+        self,
+        state: AccountState | None,
+        account_id: str,
+        rate_card: RateCard,
+        default_currency: str,
+    ) -> None:
+        self.state = state.copy() if state is not None else AccountState(account_id)
         self.rate_card = rate_card
         self.default_currency = default_currency
         self.outputs: list[Output] = []
 
     def take(self, item: Input) -> Refusal | None:
-        """Apply one input: None when applied, else why it was not (or _IGNORED)."""
+        """Apply one input: None when applied, else why it was not."""
         if isinstance(item, CallUsage):
             return self._usage(item, "call", item.call_type, item.direction)
         if isinstance(item, ConferenceUsage):
@@ -110,12 +100,19 @@ class _Account:
         billable, amount = charge(rate, item.duration_seconds)
         if amount == 0:
             return None
+        problem = self._past_limit(-amount)
+        if problem:
+            return problem
         self.state.currency = currency
         self._debit(amount, item.event_id, item.occurred_at, f"{service}:{kind}", billable)
         return None
 
     def _add_funds(self, item: AddFunds) -> Refusal | None:
-        problem = self._currency_problem(item.currency) or not_positive("amount", item.amount)
+        problem = (
+            self._currency_problem(item.currency)
+            or not_positive("amount", item.amount)
+            or self._past_limit(item.amount)
+        )
         if problem:
             return problem
         self.state.currency = item.currency
@@ -138,19 +135,30 @@ class _Account:
         return None
 
     def _result(self, item: RechargeResult) -> Refusal | None:
-        state = self.state
-        pending = state.pending
-        if pending is None or pending.request_id != item.request_id:
-            return (
-                _IGNORED
-                if self._was_settled(item.request_id)
-                else Refusal("unknown_request", f"unknown request_id {item.request_id}")
-            )
+        pending = self.state.pending
+        if pending is not None and pending.request_id == item.request_id:
+            return self._settle(item)
+        number = self._request_number(item.request_id)
+        if number is None:
+            return Refusal("unknown_request", f"unknown request_id {item.request_id}")
+        if item.succeeded and number in self.state.failed_requests:
+            return self._late_success(item, number)
+        return Refusal(
+            "settled_request",
+            f"request_id {item.request_id} is settled already; "
+            f"this {'succeeded' if item.succeeded else 'failed'} result changes nothing",
+        )
+
+    # --- recharge results ---------------------------------------------------------------
+
+    def _settle(self, item: RechargeResult) -> Refusal | None:
+        """The result of the pending request."""
         problem = self._currency_problem(item.currency)
         if not problem and item.succeeded:
-            problem = not_positive("amount", item.amount)
+            problem = not_positive("amount", item.amount) or self._past_limit(item.amount)
         if problem:
             return problem
+        state = self.state
         state.pending = None
         if item.succeeded:
             state.failures_in_a_row = 0
@@ -158,6 +166,9 @@ class _Account:
             self._maybe_request(item.request_id, item.completed_at)
             return None
         state.failures_in_a_row += 1
+        number = self._request_number(item.request_id)
+        if number is not None:
+            state.failed_requests = (*state.failed_requests, number)[-FAILED_REQUESTS_KEPT:]
         self._notify(
             "recharge_failed", item.completed_at, reason=item.reason, request_id=item.request_id
         )
@@ -167,6 +178,22 @@ class _Account:
                 item.completed_at,
                 reason=f"{MAX_FAILURES_IN_A_ROW} recharges failed in a row",
             )
+        return None
+
+    def _late_success(self, item: RechargeResult, number: int) -> Refusal | None:
+        """A success for a request settled as failed: the card was charged after all."""
+        problem = (
+            self._currency_problem(item.currency)
+            or not_positive("amount", item.amount)
+            or self._past_limit(item.amount)
+        )
+        if problem:
+            return problem
+        state = self.state
+        state.failed_requests = tuple(n for n in state.failed_requests if n != number)
+        state.failures_in_a_row = 0
+        self._credit(item.amount, "recharge", item.request_id, item.completed_at)
+        self._maybe_request(item.request_id, item.completed_at)
         return None
 
     # --- balance ------------------------------------------------------------------------
@@ -224,7 +251,17 @@ class _Account:
             )
         )
 
-    # --- recharge -----------------------------------------------------------------------
+    def _past_limit(self, change: int) -> Refusal | None:
+        balance = self.state.balance + change
+        if -BALANCE_LIMIT <= balance <= BALANCE_LIMIT:
+            return None
+        return Refusal(
+            "balance_limit",
+            f"{format_money(change)} would take the balance to {format_money(balance)}, "
+            f"past the limit of {format_money(BALANCE_LIMIT)}",
+        )
+
+    # --- recharge requests --------------------------------------------------------------
 
     def _maybe_request(self, cause_id: str, at: str) -> None:
         """One request at a time, while auto-recharge is on and the balance is below."""
@@ -254,12 +291,16 @@ class _Account:
             )
         )
 
-    def _was_settled(self, request_id: str) -> bool:
+    def _request_number(self, request_id: str) -> int | None:
+        """n of one of this account's requests sent so far (``<account>:rr:<n>``), or None."""
         prefix = f"{self.state.account_id}:rr:"
         if not request_id.startswith(prefix):
-            return False
+            return None
         number = request_id[len(prefix) :]
-        return number.isdigit() and 1 <= int(number) <= self.state.recharges_requested
+        if not (number.isascii() and number.isdigit()) or len(number) > 18:
+            return None
+        n = int(number)
+        return n if 1 <= n <= self.state.recharges_requested else None
 
     # --- helpers ------------------------------------------------------------------------
 

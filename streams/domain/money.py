@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 
 MICROS_PER_UNIT = 1_000_000
+# A balance stays within -999999999999.999999 and 999999999999.999999 (the contract's
+# limit: 12 integer digits, as every amount on the wire).
+BALANCE_LIMIT = 10**18 - 1
 _DECIMAL = re.compile(r"(-?)([0-9]+)(?:\.([0-9]{1,6}))?")
 
 

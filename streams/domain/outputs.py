@@ -1,4 +1,4 @@
-"""What the domain decides: ledger entries, recharge requests, notifications, rejections."""
+"""What the domain decides: ledger entries, recharge requests, notifications, refusals."""
 
 from __future__ import annotations
 
@@ -45,12 +45,16 @@ class Notification:
 
 
 @dataclass(frozen=True, slots=True)
-class Rejected:
-    """Input number ``index`` of a batch was not applied, for a reason a person can act on."""
+class Refusal:
+    """Why an input was not applied: a reason code for counting, a reason for people.
 
-    index: int
+    The codes are the contract's ``reason_code`` of a dead letter: "no_rate",
+    "currency_mismatch", "not_positive", "unknown_request", "settled_request",
+    "balance_limit", "conflicting_duplicate".
+    """
+
+    code: str
     reason: str
-    code: str  # for counting: "no_rate", "currency_mismatch", ...
 
 
 Output = LedgerEntry | RechargeRequested | Notification

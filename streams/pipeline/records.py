@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import orjson
 
 Headers = list[tuple[str, bytes]]
+UNKNOWN_KIND = ""  # of a record whose headers ingest did not write
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +43,24 @@ def forward_headers(kind: str, origin: Origin) -> Headers:
 
 
 def record_from(
-    key: bytes, value: bytes, offset: int, headers: Iterable[tuple[str, bytes]] | Mapping
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Iterable[tuple[str, bytes]] | Mapping,
 ) -> Record:
-    """Rebuild a record from an account-inputs message."""
-    fields = dict(headers)
-    topic, partition, origin_offset = orjson.loads(fields["origin"])
-    origin = Origin(topic, partition, origin_offset, fields.get("origin-key"))
-    return Record(key, value, offset, fields["kind"].decode(), origin)
+    """Rebuild a record from an account-inputs message.
+
+    One that ingest did not write (its headers are not ingest's) gets no kind: the
+    accounts stage sends it to the dead letter, from where it sits in account-inputs.
+    """
+    try:
+        fields = dict(headers)
+        origin_topic, origin_partition, origin_offset = orjson.loads(fields["origin"])
+        origin = Origin(origin_topic, origin_partition, origin_offset, fields.get("origin-key"))
+        return Record(key or b"", value or b"", offset, fields["kind"].decode(), origin)
+    except Exception:
+        return Record(
+            key or b"", value or b"", offset, UNKNOWN_KIND, Origin(topic, partition, offset, key)
+        )

@@ -23,13 +23,14 @@ from streams.observe.metrics import Metrics
 from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.drain import Drain, exit_for_redelivery
 from streams.pipeline.inbox import Inbox
-from streams.pipeline.ingest import Routed, route
+from streams.pipeline.ingest import Ingest, Routed
 from streams.pipeline.records import Origin, Record, record_from
 from streams.pipeline.tables import Tables
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
 from streams.pipeline.transactions import PartitionTransactions
 from streams.pipeline.writes import RecordBatches, Write
 from streams.settings import Settings
+from streams.wire.dead_letter import DeadLetters
 from streams.wire.decode import Decoder
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,12 @@ def register(
     )
     topic_of = {name: names.contract(name) for name in OUTPUTS}
     tables = Tables.declare(app, settings.partitions)
+    letters = DeadLetters(settings.dead_letter_max_bytes)
+    ingest = Ingest(decoder, letters)
     batch = AccountBatch(
         rate_card=rate_card,
         default_currency=settings.currency,
+        letters=letters,
         load_state=tables.accounts.get,
         seen_at=tables.seen_inputs.get,
         load_windows=tables.usage_windows.get,
@@ -83,7 +87,8 @@ def register(
         refused: list[tuple[Origin, Routed]] = []
         for message in messages:
             origin = Origin(message.topic, message.partition, message.offset, message.key)
-            routed = route(decoder, kinds[message.topic], origin, message.value, now)
+            timestamp_ms = int(message.timestamp * 1000) if message.timestamp else 0
+            routed = ingest.route(kinds[message.topic], origin, message.value, timestamp_ms, now)
             if routed.reason is None:
                 writes.append((inputs_topic, routed.key, routed.value, routed.headers))
                 continue
@@ -117,7 +122,7 @@ def register(
         """Count and log what a batch did, once its writes are in Kafka."""
         metrics.applied.inc(plan.applied)
         metrics.duplicates.inc(plan.duplicates)
-        for item in plan.refused:
+        for item in plan.letters:
             dead_lettered(item.origin, item.code, item.reason, item.account_id, item.input_id)
         for request in plan.requests:
             metrics.recharge_requests.inc()
@@ -167,7 +172,7 @@ def register(
         by_partition: dict[int, list[Record]] = {}
         for m in messages:
             by_partition.setdefault(m.partition, []).append(
-                record_from(m.key, m.value, m.offset, m.headers)
+                record_from(m.topic, m.partition, m.offset, m.key, m.value, m.headers)
             )
         await apply(by_partition)
 

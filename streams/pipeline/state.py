@@ -1,5 +1,5 @@
-"""How an account's state and usage windows are stored in their tables: compact JSON,
-plus the offset of the last input applied.
+"""How an account's state, usage windows and remembered inputs are stored in their tables:
+compact JSON, plus the offset of the last input applied.
 
 The offset is the position in the account-inputs partition up to which the state has
 applied its inputs: a redelivered input at or below it was applied already (see
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import orjson
 
-from streams.domain import AccountState, AutoRecharge, PendingRecharge
+from streams.domain import AccountState, AutoRecharge, PendingRecharge, Seen
 from streams.domain.usage import UsageWindows
 
 
@@ -30,11 +30,14 @@ def encode(state: AccountState, applied_offset: int) -> bytes:
             state.notifications_sent,
             state.exhausted_notified,
             state.low_balance_notified,
+            state.failed_requests,
         ]
     )
 
 
 def decode(stored: bytes) -> tuple[AccountState, int]:
+    fields = orjson.loads(stored)
+    failed_requests = fields[12] if len(fields) > 12 else ()  # absent in v1 states
     (
         applied_offset,
         account_id,
@@ -48,7 +51,7 @@ def decode(stored: bytes) -> tuple[AccountState, int]:
         notifications_sent,
         exhausted_notified,
         low_balance_notified,
-    ) = orjson.loads(stored)
+    ) = fields[:12]
     state = AccountState(
         account_id=account_id,
         currency=currency,
@@ -61,6 +64,7 @@ def decode(stored: bytes) -> tuple[AccountState, int]:
         notifications_sent=notifications_sent,
         exhausted_notified=exhausted_notified,
         low_balance_notified=low_balance_notified,
+        failed_requests=tuple(failed_requests),
     )
     return state, applied_offset
 
@@ -73,3 +77,14 @@ def encode_windows(windows: UsageWindows, counted_offset: int) -> bytes:
 def decode_windows(stored: bytes) -> tuple[UsageWindows, int]:
     counted_offset, days, months = orjson.loads(stored)
     return UsageWindows(days, months), counted_offset
+
+
+def encode_seen(seen: Seen) -> bytes:
+    """b"<offset> <digest>": where an input was first applied, and its digest."""
+    return f"{seen.offset} {seen.digest}".encode()
+
+
+def decode_seen(stored: bytes) -> Seen:
+    """v1 kept only the offset (b"<offset>"): a record without a digest."""
+    offset, _, digest = stored.partition(b" ")
+    return Seen(int(offset), digest.decode() if digest else None)

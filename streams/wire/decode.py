@@ -15,6 +15,7 @@ from streams.domain import (
     Input,
     RechargeResult,
     parse_money,
+    times,
 )
 from streams.wire.errors import InvalidMessage
 from streams.wire.schemas import Validators
@@ -22,17 +23,32 @@ from streams.wire.schemas import Validators
 # Larger inputs are refused before parsing: a usage event is a few hundred bytes.
 MAX_MESSAGE_BYTES = 64 * 1024
 MALFORMED = "malformed"
+TIME_OUT_OF_RANGE = "time_out_of_range"
 
 Message = dict[str, Any]
 
+# Message kind -> the field holding the input's time.
+TIME_FIELD = {
+    "call-usage": "occurred_at",
+    "conference-usage": "occurred_at",
+    "command": "issued_at",
+    "recharge-result": "completed_at",
+}
+
 
 class Decoder:
-    """Decodes and validates the messages of each input topic (by kind: see KINDS)."""
+    """Decodes and validates the messages of each input topic, by kind (``TIME_FIELD``'s
+    keys: the kinds of ``streams.pipeline.topics.INPUT_KINDS``)."""
 
     def __init__(self, validators: Validators) -> None:
         self._validators = validators
 
-    def message(self, kind: str, payload: bytes | None) -> Message:
+    def message(self, kind: str, payload: bytes | None, reference_ms: int) -> Message:
+        """The valid message of ``kind`` in ``payload``, or InvalidMessage saying why.
+
+        ``reference_ms`` is the message's Kafka time (ms since the epoch): its own time
+        must not lie more than a day past it.
+        """
         if payload is None:
             raise InvalidMessage("empty message (no value)", MALFORMED)
         if len(payload) > MAX_MESSAGE_BYTES:
@@ -48,7 +64,20 @@ class Decoder:
             raise InvalidMessage(f"expected a JSON object, got {type(message).__name__}", MALFORMED)
         schema = kind if kind != "command" else _command_schema(message)
         self._validators.check(schema, message)
+        field = TIME_FIELD[kind]
+        if not times.in_range(message[field], reference_ms):
+            raise InvalidMessage(
+                _out_of_range(field, message[field], reference_ms), TIME_OUT_OF_RANGE
+            )
         return message
+
+
+def _out_of_range(field: str, at: str, reference_ms: int) -> str:
+    latest = times.latest(reference_ms // 1000)
+    return (
+        f"{field}: {at} is not between {times.EARLIEST}Z and {latest}Z "
+        "(24 hours after the message's Kafka time)"
+    )
 
 
 def _not_json(payload: bytes, error: orjson.JSONDecodeError) -> str:
@@ -132,8 +161,3 @@ TO_DOMAIN: dict[str, Callable[[Message], Input]] = {
     "command": _command,
     "recharge-result": _result,
 }
-
-
-def input_id(message: Message) -> str:
-    """The unique id every input carries, whatever its kind."""
-    return message.get("event_id") or message.get("command_id") or message["request_id"]

@@ -69,6 +69,7 @@ BAD_VALUES = [
     ),
     ("session_timeout", "1", "expected a number from 6 to 300"),
     ("session_timeout", "soon", "expected a number from 6 to 300"),
+    ("dead_letter_max_bytes", "1000", "expected an integer from 32768 to 10485760"),
     ("log_level", "verbose", "accepted values are DEBUG, INFO, WARNING, ERROR"),
     ("cache_dir", str(A_FILE), "not a directory, expected a directory (created if missing)"),
 ]

@@ -39,6 +39,7 @@ FUNDS = {
     "currency": "USD",
     "issued_at": "2026-11-24T09:00:00Z",
 }
+NOW_MS = 1_795_521_600_000  # 2026-11-24T12:00:00Z
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_good_lines_are_kept_as_they_are_keyed_by_account(decoder: Decoder) -> N
     spaced = spaced.replace(b"\n", b" ")  # one line, with spaces the sender chose
     lines = [orjson.dumps(CALL), spaced]
 
-    checked = check_lines(decoder, "call-usage", lines)
+    checked = check_lines(decoder, "call-usage", lines, NOW_MS)
 
     assert checked.skipped == []
     assert checked.good == [
@@ -85,16 +86,18 @@ def test_bad_lines_are_skipped_with_the_reason_and_their_number(decoder: Decoder
         orjson.dumps(FUNDS),  # a command, not a call
         orjson.dumps([CALL]),
         orjson.dumps({**CALL, "event_id": "c-9"}),
+        orjson.dumps({**CALL, "occurred_at": "0001-01-01T00:00:00Z"}),
     ]
 
-    checked = check_lines(decoder, "call-usage", lines)
+    checked = check_lines(decoder, "call-usage", lines, NOW_MS)
 
     assert [line.number for line in checked.good] == [1, 8]
-    assert [skipped.number for skipped in checked.skipped] == [2, 4, 6, 7]
+    assert [skipped.number for skipped in checked.skipped] == [2, 4, 6, 7, 9]
     reasons = [skipped.reason for skipped in checked.skipped]
     assert reasons[0].startswith("not valid JSON")
     assert reasons[1] == "duration_seconds: -5 is less than the minimum of 0"
     assert reasons[3] == "expected a JSON object, got list"
+    assert reasons[4].startswith("occurred_at: 0001-01-01T00:00:00Z is not between 2000")
 
 
 def test_commands_are_checked_by_their_type(decoder: Decoder) -> None:
@@ -103,7 +106,7 @@ def test_commands_are_checked_by_their_type(decoder: Decoder) -> None:
         orjson.dumps({**FUNDS, "type": "refund"}),
         orjson.dumps({**FUNDS, "amount": 5}),
     ]
-    checked = check_lines(decoder, "command", lines)
+    checked = check_lines(decoder, "command", lines, NOW_MS)
     assert [line.key for line in checked.good] == [b"fabrikam"]
     assert [skipped.reason for skipped in checked.skipped] == [
         "type: 'refund' is not one of 'add_funds', 'configure_auto_recharge'",

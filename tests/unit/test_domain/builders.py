@@ -109,3 +109,7 @@ def failed(n: int, reason: str = "card declined") -> RechargeResult:
     return RechargeResult(
         f"{ACCOUNT}:rr:{n}", ACCOUNT, AT, False, parse_money("10.00"), "USD", reason
     )
+
+
+def succeeded_for(request_id: str, amount: str = "10.00") -> RechargeResult:
+    return RechargeResult(request_id, ACCOUNT, AT, True, parse_money(amount), "USD")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.domain import (
+    BALANCE_LIMIT,
     AccountState,
     Applied,
     Input,
@@ -13,6 +14,7 @@ from streams.domain import (
     apply,
     format_money,
 )
+from streams.domain.account import FAILED_REQUESTS_KEPT
 from tests.unit.test_domain.builders import (
     ACCOUNT,
     RATE_CARD,
@@ -23,6 +25,7 @@ from tests.unit.test_domain.builders import (
     leg,
     minutes,
     succeeded,
+    succeeded_for,
 )
 
 
@@ -68,7 +71,7 @@ def test_an_exact_country_rate_wins_over_the_wildcard() -> None:
 def test_inbound_calls_are_free_without_an_inbound_rate() -> None:
     result = run(funds("10.00"), minutes(30, direction="inbound"))
     assert len(ledger(result)) == 1
-    assert result.rejected == []
+    assert result.refused == {}
     assert balance(result) == "10.00"
 
 
@@ -90,14 +93,14 @@ def test_inbound_calls_are_charged_where_an_inbound_rate_says_so() -> None:
     result = apply(None, ACCOUNT, [inbound], rate_card=card, default_currency="USD")
     assert ledger(result)[0].amount == -20_000
     outbound = apply(None, ACCOUNT, [call(90)], rate_card=card, default_currency="USD")
-    assert outbound.rejected[0].reason == "no rate for call domestic to US in USD"
+    assert outbound.refused[0].reason == "no rate for call domestic to US in USD"
 
 
 def test_usage_without_a_rate_in_the_accounts_currency_is_rejected() -> None:
     result = run(funds("10.00"), leg(60, kind="toll_free_dial_in"))
-    (rejected,) = result.rejected
-    assert rejected.index == 1
-    assert rejected.reason == "no rate for conference toll_free_dial_in to US in USD"
+    (index, refusal), *_ = result.refused.items()
+    assert (index, refusal.code) == (1, "no_rate")
+    assert refusal.reason == "no rate for conference toll_free_dial_in to US in USD"
     assert balance(result) == "10.00"
 
 
@@ -107,20 +110,24 @@ def test_usage_without_a_rate_in_the_accounts_currency_is_rejected() -> None:
 def test_usage_first_fixes_the_default_currency() -> None:
     result = run(minutes(1), funds("5.00", currency="EUR"))
     assert result.state.currency == "USD"
-    assert "EUR differs from the account's currency USD" in result.rejected[0].reason
+    assert "EUR differs from the account's currency USD" in result.refused[1].reason
 
 
 def test_a_command_first_fixes_its_currency_and_usage_is_rated_in_it() -> None:
     result = run(funds("5.00", currency="EUR"), minutes(1))
     assert result.state.currency == "EUR"
     assert ledger(result)[-1].amount == -900_000
-    assert run(auto(currency="USD"), state=result.state).rejected
+    assert run(auto(currency="USD"), state=result.state).refused
 
 
-def test_a_rejected_input_changes_nothing() -> None:
+def test_a_refused_input_changes_nothing() -> None:
     before = run(funds("5.00")).state
     result = run(funds("5.00", currency="EUR"), funds("0.00"), auto("0.00"), state=before)
-    assert len(result.rejected) == 3
+    assert [refusal.code for refusal in result.refused.values()] == [
+        "currency_mismatch",
+        "not_positive",
+        "not_positive",
+    ]
     assert result.outputs == []
     assert result.state == before
 
@@ -223,22 +230,79 @@ def test_a_success_resets_the_failure_count() -> None:
     assert result.state.failures_in_a_row == 1
 
 
-def test_a_result_for_a_settled_request_changes_nothing() -> None:
+def test_a_result_for_a_settled_request_is_refused_and_changes_nothing() -> None:
     result = run(funds("10.00"), auto("20.00", "5.00"), minutes(6), succeeded(1, "20.00"))
     again = run(succeeded(1, "20.00"), failed(1), state=result.state)
-    assert again.ignored == [0, 1]
-    assert again.outputs == [] and again.rejected == []
+    assert [refusal.code for refusal in again.refused.values()] == ["settled_request"] * 2
+    assert again.outputs == []
     assert again.state == result.state
 
 
-def test_a_result_for_an_unknown_request_is_rejected_and_changes_nothing() -> None:
+def test_a_success_after_a_failure_of_the_same_request_credits_once() -> None:
+    result = run(funds("10.00"), auto("20.00", "5.00"), minutes(6), failed(1))
+    assert result.state.failures_in_a_row == 1
+    late = run(succeeded(1, "20.00"), state=result.state)
+    assert late.refused == {}
+    (entry,) = ledger(late)
+    assert (entry.kind, entry.amount, entry.source_id) == ("recharge", 20_000_000, "contoso:rr:1")
+    assert late.state.failures_in_a_row == 0
+    assert balance(late) == "24.00"
+    again = run(succeeded(1, "20.00"), state=late.state)
+    assert [refusal.code for refusal in again.refused.values()] == ["settled_request"]
+    assert again.state == late.state
+
+
+def test_a_late_success_lifts_a_suspension_and_may_request_again() -> None:
+    result = run(funds("10.00"), auto("20.00", "5.00"), minutes(6), failed(1))
+    result = run(minutes(1), failed(2), minutes(1), failed(3), state=result.state)
+    assert result.state.suspended
+    late = run(succeeded(2, "1.00"), state=result.state)
+    assert not late.state.suspended
+    (request,) = requests(late)
+    assert request.request_id == "contoso:rr:4"  # still below the trigger after 1.00
+
+
+def test_only_recent_failed_requests_can_be_credited_late() -> None:
+    state = run(funds("10.00"), auto("1.00", "999.00")).state  # requests at once
+    for n in range(1, FAILED_REQUESTS_KEPT + 3):
+        state = run(failed(n), auto("1.00", "999.00"), state=state).state
+    oldest = run(succeeded(1, "1.00"), state=state)
+    assert [refusal.code for refusal in oldest.refused.values()] == ["settled_request"]
+    recent = run(succeeded(FAILED_REQUESTS_KEPT + 2, "1.00"), state=state)
+    assert recent.refused == {}
+
+
+def test_a_result_for_an_unknown_request_is_refused_and_changes_nothing() -> None:
     result = run(funds("10.00"), auto("20.00", "5.00"), minutes(6))
-    unknown = run(succeeded(9), succeeded(1, account="fabrikam"), state=result.state)
-    assert [r.reason for r in unknown.rejected] == [
+    unknown = run(
+        succeeded(9),
+        succeeded(1, account="fabrikam"),
+        succeeded_for("contoso:rr:\u00b2"),  # a digit to str.isdigit, not to int()
+        succeeded_for("contoso:rr:0"),
+        state=result.state,
+    )
+    assert [r.reason for r in unknown.refused.values()] == [
         "unknown request_id contoso:rr:9",
         "unknown request_id fabrikam:rr:1",
+        "unknown request_id contoso:rr:\u00b2",
+        "unknown request_id contoso:rr:0",
     ]
     assert unknown.state == result.state
+
+
+# --- balance limit ------------------------------------------------------------------------
+
+
+def test_no_input_takes_the_balance_past_its_limit() -> None:
+    top = "999999999999.999999"
+    result = run(funds(top))
+    assert result.state.balance == BALANCE_LIMIT
+    more = run(funds("0.000001"), state=result.state)
+    assert [refusal.code for refusal in more.refused.values()] == ["balance_limit"]
+    assert more.state == result.state
+    low = run(minutes(1), state=AccountState(ACCOUNT, "USD", -BALANCE_LIMIT + 500_000))
+    assert [refusal.code for refusal in low.refused.values()] == ["balance_limit"]
+    assert low.state.balance == -BALANCE_LIMIT + 500_000
 
 
 def test_raising_the_trigger_above_the_balance_requests_at_once() -> None:

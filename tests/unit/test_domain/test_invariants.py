@@ -2,7 +2,8 @@
 
 - the ledger's seq is 1..n with no gap, and each entry's balance is the running sum;
 - the sum of the ledger's amounts is the account's balance;
-- never two recharge requests pending at once;
+- never two recharge requests pending at once; a request is credited at most once, while
+  pending or, late, after it failed;
 - request and notification ids count up from 1;
 - splitting the inputs into batches does not change the outputs.
 """
@@ -110,17 +111,23 @@ def test_ledger_requests_and_ids_keep_their_invariants(
 
     # In output order: a request goes out only once the previous one has been settled.
     pending: str | None = None
-    requested = []
+    requested, failed, credited = [], set(), set()
     for output in outputs:
         if isinstance(output, RechargeRequested):
             assert pending is None, f"{output.request_id} while {pending} was pending"
             pending = output.request_id
             requested.append(output.request_id)
         elif isinstance(output, LedgerEntry) and output.kind == "recharge":
-            assert output.source_id == pending
-            pending = None
+            assert output.source_id not in credited, f"{output.source_id} credited twice"
+            credited.add(output.source_id)
+            if output.source_id == pending:
+                pending = None
+            else:  # a success after the request was settled as failed: credited late
+                assert output.source_id in failed
+                failed.discard(output.source_id)
         elif isinstance(output, Notification) and output.type == "recharge_failed":
             assert output.request_id == pending
+            failed.add(pending)
             pending = None
     assert (state.pending.request_id if state and state.pending else None) == pending
     assert requested == [f"{ACCOUNT}:rr:{n}" for n in range(1, len(requested) + 1)]

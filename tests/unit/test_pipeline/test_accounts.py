@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from streams.domain import RateCard
 from streams.domain.usage import UsageWindows
 from streams.pipeline import state as state_codec
 from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.records import Origin, Record
+from streams.wire.dead_letter import DeadLetters
 from streams.wire.rate_card import load_rate_card
 from streams.wire.schemas import Validators
 
@@ -64,6 +66,7 @@ class Tables:
             load_state=self.accounts.get,
             seen_at=self.seen.get,
             load_windows=self.windows.get,
+            letters=DeadLetters(),
         )
 
     def run(self, records: list[Record], *, land_state: bool = True) -> Plan:
@@ -188,7 +191,8 @@ def test_a_rejected_input_goes_to_the_dead_letter_with_its_origin() -> None:
     )
     assert letter["payload"] == euros.decode()
     assert "EUR" in letter["error"]
-    assert plan.rejected == 1
+    assert letter["reason_code"] == "currency_mismatch"
+    assert [item.code for item in plan.letters] == ["currency_mismatch"]
     assert balance(tables) == 10_000_000
 
 
@@ -207,3 +211,101 @@ def test_every_output_matches_its_schema(topic: str) -> None:
     assert sent
     for message in sent:
         VALIDATORS.check(schema, message)
+
+
+# --- v1.1: dedupe by kind and content, refused inputs, defects ----------------------------
+
+
+def letters(plan: Plan) -> list[dict]:
+    return [orjson.loads(v) for topic, _, v in plan.sends if topic == "credits.dead-letter"]
+
+
+def test_a_repeat_with_other_content_is_dead_lettered_and_the_first_stands() -> None:
+    tables = Tables()
+    tables.run([record(0, funds("f-1", "10.00"), "command"), record(1, call("c-1", 60))])
+    plan = tables.run([record(2, call("c-1", 600))])
+    (letter,) = letters(plan)
+    assert letter["reason_code"] == "conflicting_duplicate"
+    assert letter["payload"] == call("c-1", 600).decode()
+    assert balance(tables) == 9_980_000
+
+
+def test_a_call_and_a_command_may_share_an_id() -> None:
+    tables = Tables()
+    plan = tables.run([record(0, funds("x", "10.00"), "command"), record(1, call("x", 60))])
+    assert [entry["source_id"] for entry in ledger(plan)] == ["x", "x"]
+    assert set(tables.seen) == {b"contoso\x00c:x", b"contoso\x00e:x"}
+
+
+def test_a_dead_lettered_input_is_applied_when_it_comes_again() -> None:
+    tables = Tables()
+    tables.run([record(0, funds("f-1", "10.00"), "command")])
+    euros = funds("f-2", "5.00", currency="EUR")
+    assert letters(tables.run([record(1, euros, "command")]))[0]["reason_code"] == (
+        "currency_mismatch"
+    )
+    assert b"contoso\x00c:f-2" not in tables.seen
+    fixed = funds("f-2", "5.00")  # the same id, with the currency corrected
+    plan = tables.run([record(2, fixed, "command")])
+    assert [entry["source_id"] for entry in ledger(plan)] == ["f-2"]
+    assert balance(tables) == 15_000_000
+
+
+def test_a_v1_dedupe_record_still_counts() -> None:
+    tables = Tables()
+    tables.run([record(0, funds("f-1", "10.00"), "command")])
+    tables.seen[b"contoso\x00c-1"] = b"0"  # as v1 wrote it: the id alone, its offset
+    plan = tables.run([record(1, call("c-1", 60))])
+    assert ledger(plan) == []
+    assert plan.duplicates == 1
+
+
+class FaultyRateCard(RateCard):
+    """A defect in the domain, met by one input alone: calls to ``country`` raise."""
+
+    def __init__(self, country: str) -> None:
+        super().__init__(RATE_CARD._rates.values())
+        self.country = country
+
+    def find(self, service, kind, country, currency, direction):  # type: ignore[override]
+        if country == self.country:
+            raise ZeroDivisionError("injected fault")
+        return super().find(service, kind, country, currency, direction)
+
+
+def call_to(event_id: str, country: str) -> bytes:
+    return orjson.dumps({**orjson.loads(call(event_id, 60)), "country": country})
+
+
+def test_a_defect_sends_its_input_to_the_dead_letter_and_applies_the_others_once() -> None:
+    tables = Tables()
+    tables.batch.rate_card = FaultyRateCard("ZZ")
+    batch = [record(0, funds("f-1", "10.00"), "command")]
+    batch += [record(n, call(f"c-{n}", 60)) for n in range(1, 6)]
+    batch += [record(6, call_to("c-bad", "ZZ"))]
+    batch += [record(n, call(f"c-{n}", 60)) for n in range(7, 10)]
+    plan = tables.run(batch)
+    (letter,) = letters(plan)
+    assert (letter["reason_code"], letter["error"]) == (
+        "internal_error",
+        "ZeroDivisionError: injected fault",
+    )
+    assert letter["offset"] == 506  # the origin of the input at account-inputs offset 6
+    sources = [entry["source_id"] for entry in ledger(plan)]
+    assert sources == ["f-1"] + [f"c-{n}" for n in (1, 2, 3, 4, 5, 7, 8, 9)]
+    assert [entry["seq"] for entry in ledger(plan)] == list(range(1, 10))
+    assert balance(tables) == 10_000_000 - 8 * 20_000
+    assert plan.applied == 9
+    again = tables.run(batch)  # redelivered: each applied input once, and only once
+    assert ledger(again) == []
+    assert balance(tables) == 10_000_000 - 8 * 20_000
+
+
+def test_a_record_that_ingest_did_not_write_is_dead_lettered() -> None:
+    tables = Tables()
+    stray = Record(b"contoso", b"not json", 3, "", Origin("x-account-inputs", 2, 3, b"contoso"))
+    plan = tables.run([record(0, funds("f-1", "10.00"), "command"), stray])
+    (letter,) = letters(plan)
+    assert letter["reason_code"] == "internal_error"
+    assert (letter["topic"], letter["offset"]) == ("x-account-inputs", 3)
+    assert balance(tables) == 10_000_000

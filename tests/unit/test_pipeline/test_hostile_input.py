@@ -2,9 +2,10 @@
 with its reason and its original bytes, and the good messages around it apply once.
 
 Hypothesis builds streams of good messages mixed with broken bytes, deep and huge JSON,
-wrong types, unicode oddities, enormous numbers and durations, and replayed ids. Each
-stream runs through ``route`` (ingest) and ``AccountBatch.plan`` (accounts) exactly as the
-agents call them; every message either agent writes must match its contract schema.
+wrong types, unicode oddities, enormous numbers and durations, impossible times, another
+kind's id field, and replayed ids. Each stream runs through ``Ingest.route`` and
+``AccountBatch.plan`` exactly as the stages call them; every message either stage writes
+must match its contract schema, and every dead letter carries a reason code.
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ from hypothesis import strategies as st
 
 from streams.pipeline import state as state_codec
 from streams.pipeline.accounts import AccountBatch
-from streams.pipeline.ingest import route
+from streams.pipeline.ingest import Ingest
 from streams.pipeline.records import Origin, record_from
 from streams.pipeline.topics import DEAD_LETTER, INPUT_KINDS, LEDGER
+from streams.wire.dead_letter import REASON_CODES, DeadLetters
 from streams.wire.decode import MAX_MESSAGE_BYTES, Decoder
 from streams.wire.rate_card import load_rate_card
 from streams.wire.schemas import Validators
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+SENT_MS = int(NOW.timestamp() * 1000)
 VALIDATORS = Validators()
 DECODER = Decoder(VALIDATORS)
+INGEST = Ingest(DECODER, DeadLetters())
 RATE_CARD = load_rate_card(None, VALIDATORS)
 ACCOUNT = "contoso"
 OUTPUT_SCHEMAS = {
@@ -85,6 +89,10 @@ ODD_TEXT = st.sampled_from(
         "9999999999999.00",
         "2026-02-30T10:00:00Z",
         "2026-11-24T10:00:00+01:00",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:00:00Z",
+        "999999999999.999999",
+        "contoso:rr:\u00b2",
     ]
 ) | st.text(max_size=40)
 HOSTILE_VALUES = st.one_of(
@@ -131,7 +139,7 @@ def hostile_message(draw: st.DrawFn) -> tuple[str, bytes]:
     message = dict(TEMPLATES[kind])
     id_field = "command_id" if kind == "command" else "event_id"
     message[id_field] = "hostile"
-    field = draw(st.sampled_from([*message, "unexpected"]))
+    field = draw(st.sampled_from([*message, "unexpected", "event_id", "command_id"]))
     message[field] = draw(HOSTILE_VALUES)
     try:
         return kind, orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS)
@@ -180,23 +188,30 @@ def test_hostile_input_is_dead_lettered_and_good_input_applies_once(
         load_state=accounts.get,
         seen_at=seen.get,
         load_windows={}.get,
+        letters=DeadLetters(),
     )
     records, dead_letters = [], []
     for offset, (kind, value, _good) in enumerate(stream):
         origin = Origin(TOPIC_OF[kind], 0, offset, ACCOUNT.encode())
-        routed = route(DECODER, kind, origin, value, NOW)
+        routed = INGEST.route(kind, origin, value, SENT_MS, NOW)
         if routed.reason is not None:
             letter = _check_output(DEAD_LETTER, routed.value)
             assert letter["error"] == routed.reason != ""
+            assert letter["reason_code"] == routed.code != "internal_error"
             assert _original_bytes(letter) == value
             dead_letters.append(offset)
             continue
-        records.append(record_from(routed.key, routed.value, len(records), routed.headers))
+        records.append(
+            record_from("inputs", 0, len(records), routed.key, routed.value, routed.headers)
+        )
 
     plan = batch.plan(records, NOW) if records else None
     sends = plan.sends if plan else []
     for topic, _key, value in sends:
-        _check_output(topic, value)
+        message = _check_output(topic, value)
+        if topic == DEAD_LETTER:
+            assert message["reason_code"] in REASON_CODES
+            assert message["reason_code"] != "internal_error", message["error"]
     for key, stored in (plan.states if plan else {}).items():
         _state, applied_offset = state_codec.decode(stored)
         assert applied_offset == max(r.offset for r in records if r.key == key)
@@ -205,10 +220,12 @@ def test_hostile_input_is_dead_lettered_and_good_input_applies_once(
     good_ids |= {orjson.loads(value).get("command_id") for kind, value, good in stream if good}
     good_ids.discard(None)
     ledger = [orjson.loads(value) for topic, _key, value in sends if topic == LEDGER]
-    applied = [(entry["account_id"], entry["source_id"]) for entry in ledger]
+    # Ids are per account and kind: a call and a command may share one.
+    applied = [(entry["account_id"], entry["kind"], entry["source_id"]) for entry in ledger]
     for source in applied:
         assert applied.count(source) == 1, f"{source} applied twice"  # ids are per account
-    assert {(ACCOUNT, good) for good in good_ids} <= set(applied), "a good message was lost"
+    sources = {source for _account, _kind, source in applied}
+    assert good_ids <= sources, "a good message was lost"
     for offset, (_kind, _value, good) in enumerate(stream):
         if good:
             assert offset not in dead_letters
@@ -216,7 +233,7 @@ def test_hostile_input_is_dead_lettered_and_good_input_applies_once(
 
 def test_the_size_limit_is_checked_before_parsing() -> None:
     oversized = b'{"pad": "' + b"x" * MAX_MESSAGE_BYTES + b'"}'
-    routed = route(
-        DECODER, "call-usage", Origin(TOPIC_OF["call-usage"], 0, 0, None), oversized, NOW
+    routed = INGEST.route(
+        "call-usage", Origin(TOPIC_OF["call-usage"], 0, 0, None), oversized, SENT_MS, NOW
     )
     assert routed.reason == f"message is {len(oversized)} bytes, above the limit of 65536"

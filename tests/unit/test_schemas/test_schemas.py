@@ -285,6 +285,17 @@ def test_contract_example_validates(validators: Validators, name: str) -> None:
             ),
         ),
         ("dead-letter", example("dead-letter", key=None)),
+        ("dead-letter", example("dead-letter", reason_code="time_out_of_range")),
+        (
+            "dead-letter",
+            example(
+                "dead-letter",
+                payload_truncated=True,
+                payload_bytes=1_000_000,
+                payload_sha256="ab" * 32,
+                key_truncated=True,
+            ),
+        ),
         ("dead-letter", example("dead-letter", payload="/w==", payload_encoding="base64")),
     ],
 )
@@ -483,6 +494,18 @@ def test_other_valid_messages(validators: Validators, name: str, message: dict[s
             example("dead-letter", payload_encoding="hex"),
             'payload_encoding: "base64" was expected',
             id="unknown-payload-encoding",
+        ),
+        pytest.param(
+            "dead-letter",
+            example("dead-letter", reason_code="oops"),
+            'reason_code: "oops" is not one of',
+            id="unknown-reason-code",
+        ),
+        pytest.param(
+            "dead-letter",
+            example("dead-letter", payload_truncated=True),
+            '"payload_bytes" is a required property',
+            id="truncated-without-size",
         ),
         pytest.param(
             "dead-letter",

@@ -6,7 +6,8 @@ import orjson
 import pytest
 
 from streams.domain import AddFunds, CallUsage, ConfigureAutoRecharge, RechargeResult
-from streams.wire.decode import MAX_MESSAGE_BYTES, TO_DOMAIN, Decoder, input_id
+from streams.domain.dedupe import id_of
+from streams.wire.decode import MAX_MESSAGE_BYTES, TO_DOMAIN, Decoder
 from streams.wire.errors import InvalidMessage
 from streams.wire.schemas import Validators
 
@@ -20,6 +21,8 @@ CALL = {
     "country": "NO",
     "duration_seconds": 125,
 }
+# The Kafka time of the messages: 2026-11-24T12:00:00Z.
+SENT_MS = 1_795_521_600_000
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +31,18 @@ def decoder() -> Decoder:
 
 
 def test_a_valid_call_becomes_a_call_usage(decoder: Decoder) -> None:
-    message = decoder.message("call-usage", orjson.dumps(CALL))
+    message = decoder.message("call-usage", orjson.dumps(CALL), SENT_MS)
     usage = TO_DOMAIN["call-usage"](message)
     assert usage == CallUsage(
         "c-8f1e", "contoso", "2026-11-24T10:00:00Z", "domestic", "outbound", "NO", 125
     )
-    assert input_id(message) == "c-8f1e"
+    assert id_of(usage) == ("event_id", "c-8f1e")
 
 
 def test_a_whole_number_float_duration_becomes_an_int(decoder: Decoder) -> None:
-    message = decoder.message("call-usage", orjson.dumps({**CALL, "duration_seconds": 12.0}))
+    message = decoder.message(
+        "call-usage", orjson.dumps({**CALL, "duration_seconds": 12.0}), SENT_MS
+    )
     usage = TO_DOMAIN["call-usage"](message)
     assert usage.duration_seconds == 12
     assert type(usage.duration_seconds) is int
@@ -52,7 +57,7 @@ def test_money_is_parsed_to_exact_micros(decoder: Decoder) -> None:
         "currency": "USD",
         "issued_at": "2026-11-24T09:00:00Z",
     }
-    command = TO_DOMAIN["command"](decoder.message("command", orjson.dumps(funds)))
+    command = TO_DOMAIN["command"](decoder.message("command", orjson.dumps(funds), SENT_MS))
     assert command == AddFunds("cmd-1", "contoso", "2026-11-24T09:00:00Z", 50_000_001, "USD")
 
 
@@ -67,7 +72,7 @@ def test_configure_and_results_decode(decoder: Decoder) -> None:
         "currency": "USD",
         "issued_at": "2026-11-24T09:01:00Z",
     }
-    command = TO_DOMAIN["command"](decoder.message("command", orjson.dumps(configure)))
+    command = TO_DOMAIN["command"](decoder.message("command", orjson.dumps(configure), SENT_MS))
     assert isinstance(command, ConfigureAutoRecharge)
     assert (command.recharge_amount, command.trigger_balance) == (100_000_000, 20_000_000)
     result = {
@@ -79,10 +84,12 @@ def test_configure_and_results_decode(decoder: Decoder) -> None:
         "currency": "USD",
         "completed_at": "2026-11-24T10:06:00Z",
     }
-    decoded = TO_DOMAIN["recharge-result"](decoder.message("recharge-result", orjson.dumps(result)))
+    decoded = TO_DOMAIN["recharge-result"](
+        decoder.message("recharge-result", orjson.dumps(result), SENT_MS)
+    )
     assert isinstance(decoded, RechargeResult)
     assert (decoded.succeeded, decoded.reason) == (False, "card declined")
-    assert input_id(result) == "contoso:rr:3"
+    assert id_of(decoded) == ("request_id", "contoso:rr:3")
 
 
 @pytest.mark.parametrize(
@@ -104,11 +111,79 @@ def test_bad_input_gets_a_reason(
     decoder: Decoder, kind: str, payload: bytes | None, reason: str
 ) -> None:
     with pytest.raises(InvalidMessage) as raised:
-        decoder.message(kind, payload)
+        decoder.message(kind, payload, SENT_MS)
     assert reason in str(raised.value)
 
 
 def test_oversized_messages_are_refused_before_parsing(decoder: Decoder) -> None:
     huge = orjson.dumps({**CALL, "user_id": "x" * MAX_MESSAGE_BYTES})
     with pytest.raises(InvalidMessage, match=f"above the limit of {MAX_MESSAGE_BYTES}"):
-        decoder.message("call-usage", huge)
+        decoder.message("call-usage", huge, SENT_MS)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "valid"),
+    [
+        ("0001-01-01T00:00:00Z", False),  # Go's zero time
+        ("1999-12-31T23:59:59.999Z", False),
+        ("2000-01-01T00:00:00Z", True),
+        ("2026-11-25T12:00:00Z", True),  # a day past the Kafka time, to the second
+        ("2026-11-25T12:00:00.999Z", True),
+        ("2026-11-25T12:00:01Z", False),
+        ("9999-12-31T23:00:00Z", False),
+    ],
+)
+def test_an_input_time_lies_between_2000_and_a_day_past_its_kafka_time(
+    decoder: Decoder, occurred_at: str, valid: bool
+) -> None:
+    payload = orjson.dumps({**CALL, "occurred_at": occurred_at})
+    if valid:
+        assert decoder.message("call-usage", payload, SENT_MS)["occurred_at"] == occurred_at
+        return
+    with pytest.raises(InvalidMessage) as raised:
+        decoder.message("call-usage", payload, SENT_MS)
+    assert raised.value.code == "time_out_of_range"
+    assert str(raised.value) == (
+        f"occurred_at: {occurred_at} is not between 2000-01-01T00:00:00Z and "
+        "2026-11-25T12:00:00Z (24 hours after the message's Kafka time)"
+    )
+
+
+def test_every_kind_checks_the_time_it_carries(decoder: Decoder) -> None:
+    result = {
+        "request_id": "contoso:rr:3",
+        "account_id": "contoso",
+        "status": "succeeded",
+        "amount": "100.00",
+        "currency": "USD",
+        "completed_at": "1970-01-01T00:00:00Z",
+    }
+    with pytest.raises(InvalidMessage, match=r"^completed_at: 1970"):
+        decoder.message("recharge-result", orjson.dumps(result), SENT_MS)
+    funds = {**result, "command_id": "f", "type": "add_funds", "issued_at": "1970-01-01T00:00:00Z"}
+    with pytest.raises(InvalidMessage, match=r"^issued_at: 1970"):
+        decoder.message("command", orjson.dumps(funds), SENT_MS)
+
+
+def test_another_kinds_id_field_is_an_extra_property(decoder: Decoder) -> None:
+    funds = {
+        "command_id": "cmd-1",
+        "account_id": "contoso",
+        "type": "add_funds",
+        "amount": "5.00",
+        "currency": "USD",
+        "issued_at": "2026-11-24T09:00:00Z",
+        "event_id": 5,
+        "request_id": ["x"],
+    }
+    command = TO_DOMAIN["command"](decoder.message("command", orjson.dumps(funds), SENT_MS))
+    assert id_of(command) == ("command_id", "cmd-1")
+
+
+@pytest.mark.parametrize("field", ["event_id", "account_id"])
+@pytest.mark.parametrize("value", [5, None, ["c-1"], {"id": "c-1"}, True, ""])
+def test_ids_are_strings(decoder: Decoder, field: str, value: object) -> None:
+    with pytest.raises(InvalidMessage) as raised:
+        decoder.message("call-usage", orjson.dumps({**CALL, field: value}), SENT_MS)
+    assert raised.value.code == "schema"
+    assert str(raised.value).startswith(f"{field}: ")

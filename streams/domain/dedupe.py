@@ -1,0 +1,129 @@
+"""Each input applied once: the dedupe rules, around the engine's ``Account.take``.
+
+An input is remembered by account and kind of id (``event_id``, ``command_id``, and a
+billing result's ``request_id`` with its ``status``), with where it was first applied
+and a digest of its content. A later input with the same id and content is a repeat and
+has no effect; with other content it is refused (``conflicting_duplicate``) and the
+first stands. Only applied inputs are remembered: a refused one is applied when it comes
+again after its cause was fixed.
+
+Where an input sits in the account's log (its offset) tells a repeat from a replay: the
+same record read again after a crash, before the state that applied it was stored, is
+applied again from the same state, with the same outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from streams.domain.account import AccountState
+from streams.domain.engine import Account
+from streams.domain.inputs import (
+    AddFunds,
+    CallUsage,
+    ConferenceUsage,
+    ConfigureAutoRecharge,
+    Input,
+    RechargeResult,
+)
+from streams.domain.outputs import Output, Refusal
+from streams.domain.ratecard import RateCard
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """An input and its position in its account's log."""
+
+    offset: int
+    item: Input
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What is remembered of an applied input: where it was first applied, and its digest
+    (None for a record kept before digests, taken as the same content)."""
+
+    offset: int
+    digest: str | None
+
+
+@dataclass(slots=True)
+class AppliedOnce:
+    state: AccountState
+    outputs: list[Output]
+    refused: dict[int, Refusal] = field(default_factory=dict)  # index -> why not applied
+    remembered: dict[str, Seen] = field(default_factory=dict)  # id key -> the applied input
+    repeats: list[int] = field(default_factory=list)  # indexes of repeats, not applied
+
+
+def apply_once(
+    state: AccountState | None,
+    account_id: str,
+    arrivals: Sequence[Arrival],
+    seen: Callable[[str], Seen | None],
+    *,
+    rate_card: RateCard,
+    default_currency: str,
+) -> AppliedOnce:
+    """Apply the arrivals in order, each id once; ``seen(id_key)`` is what was remembered
+    before this call. ``state`` is left as it was."""
+    account = Account(state, account_id, rate_card, default_currency)
+    result = AppliedOnce(account.state, account.outputs)
+    remembered = result.remembered
+    for index, arrival in enumerate(arrivals):
+        item = arrival.item
+        key, digest = id_key(item), digest_of(item)
+        first = remembered.get(key) or seen(key)
+        if first is not None and first.offset < arrival.offset:
+            if first.digest is None or first.digest == digest:
+                result.repeats.append(index)
+            else:
+                result.refused[index] = conflict(item, first)
+            continue
+        refusal = account.take(item)
+        if refusal is None:
+            remembered[key] = Seen(arrival.offset, digest)
+        else:
+            result.refused[index] = refusal
+    result.state = account.state
+    return result
+
+
+def id_of(item: Input) -> tuple[str, str]:
+    """The id field of an input's kind, and its value: ("event_id", "c-8f1e")."""
+    if isinstance(item, CallUsage | ConferenceUsage):
+        return "event_id", item.event_id
+    if isinstance(item, AddFunds | ConfigureAutoRecharge):
+        return "command_id", item.command_id
+    return "request_id", item.request_id
+
+
+def id_key(item: Input) -> str:
+    """The id under which an input is remembered: its kind's tag and its id.
+
+    "e:" usage, "c:" commands, "s:" and "f:" succeeded and failed billing results (those
+    are told apart: a success may follow a failure of the same request).
+    """
+    if isinstance(item, CallUsage | ConferenceUsage):
+        return "e:" + item.event_id
+    if isinstance(item, RechargeResult):
+        return ("s:" if item.succeeded else "f:") + item.request_id
+    return "c:" + item.command_id
+
+
+def digest_of(item: Input) -> str:
+    """A short digest of everything the rules read of an input (its domain fields)."""
+    return hashlib.blake2b(orjson.dumps(item), digest_size=8).hexdigest()
+
+
+def conflict(item: Input, first: Seen) -> Refusal:
+    name, value = id_of(item)
+    return Refusal(
+        "conflicting_duplicate",
+        f"{name} {value} was applied before (account-inputs offset {first.offset}) "
+        "with other content; the first one stands",
+    )
