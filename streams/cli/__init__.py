@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.cli.accounts import accounts
+from streams.cli.redrive import redrive
 from streams.cli.replay import replay
 from streams.cli.services import broker, demo, worker
 from streams.cli.tail import tail
@@ -18,5 +19,5 @@ def main() -> None:
     """
 
 
-for command in (broker, worker, demo, replay, tail, accounts):
+for command in (broker, worker, demo, replay, redrive, tail, accounts):
     main.add_command(command)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
 
 import click
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from streams.settings import Settings, SettingsError, load_settings
@@ -46,3 +49,18 @@ def kafka_errors(settings: Settings) -> Iterator[None]:
         raise click.ClickException(f"cannot connect to Kafka at {settings.broker}") from None
     except KafkaError as error:
         raise click.ClickException(f"Kafka at {settings.broker}: {error}") from None
+
+
+async def topic_partitions(settings: Settings, topic: str) -> list[TopicPartition]:
+    """The partitions of ``topic``; ClickException if the cluster has no such topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await admin.start()
+            (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    numbers = sorted(partition["partition"] for partition in described["partitions"])
+    if described["error_code"] or not numbers:
+        raise click.ClickException(f"no topic {topic} at {settings.broker}")
+    return [TopicPartition(topic, number) for number in numbers]

@@ -12,33 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
 
-from streams.cli.common import CONNECT_TIMEOUT, kafka_errors
+from streams.cli.common import kafka_errors
 from streams.cli.common import settings as load
+from streams.cli.publish import publish
 from streams.domain import MoneyError
 from streams.pipeline.topics import INPUT_KINDS
-from streams.settings import Settings
 from streams.wire.decode import TO_DOMAIN, Decoder
 from streams.wire.errors import InvalidMessage
 from streams.wire.schemas import Validators
 
 # Skipped lines listed one by one; the rest are counted.
 SHOWN_SKIPPED = 5
-# A message not acknowledged by then fails the replay.
-DELIVERY_TIMEOUT_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -97,19 +82,6 @@ def skipped_report(skipped: list[Skipped], shown: int = SHOWN_SKIPPED) -> list[s
     return report
 
 
-def send_offset(index: int, rate: float | None) -> float:
-    """Seconds after the start at which message ``index`` (from 0) may go: N per second."""
-    return index / rate if rate else 0.0
-
-
-class RateColumn(ProgressColumn):
-    """Messages acknowledged per second, as the progress bar shows it."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f}/s" if speed else "-/s", style="progress.data.speed")
-
-
 @click.command()
 @click.argument("file", type=click.Path(allow_dash=True, path_type=Path))
 @click.option(
@@ -150,81 +122,10 @@ def replay(file: Path, topic: str, rate: float | None) -> None:
         raise click.ClickException(f"no valid message in {file}: nothing sent")
 
     target = settings.topic(topic)
+    messages = [(target, line.key, line.value) for line in checked.good]
     with kafka_errors(settings):
-        elapsed = asyncio.run(_publish(settings, target, checked.good, rate))
+        elapsed = asyncio.run(publish(settings, messages, target, rate))
     click.echo(
         f"sent {len(checked.good)} messages to {target} in {elapsed:.2f} s "
         f"({len(checked.good) / max(elapsed, 1e-6):,.0f}/s); skipped {len(checked.skipped)}"
     )
-
-
-def _progress(topic: str) -> Progress:
-    """Count and rate on stderr, while it is a terminal (the summary line says the rest)."""
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn(topic),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
-
-
-async def _publish(settings: Settings, topic: str, lines: list[Line], rate: float | None) -> float:
-    """Send ``lines`` in order, at most ``rate`` a second; the seconds it took."""
-    await _require_topic(settings, topic)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        acks="all",
-        enable_idempotence=True,
-        request_timeout_ms=DELIVERY_TIMEOUT_MS,
-    )
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            await producer.start()
-        with _progress(topic) as progress:
-            task = progress.add_task("replay", total=len(lines))
-
-            def count(delivery: asyncio.Future) -> None:
-                if not delivery.cancelled() and delivery.exception() is None:
-                    progress.advance(task)
-
-            loop = asyncio.get_running_loop()
-            started = first_sent = loop.time()
-            deliveries: list[asyncio.Future] = []
-            for index, line in enumerate(lines):
-                if index:
-                    await _until(first_sent + send_offset(index, rate))
-                delivery = await producer.send(topic, line.value, key=line.key)
-                delivery.add_done_callback(count)
-                deliveries.append(delivery)
-                if not index:  # the pace counts from here: the first send may wait for metadata
-                    first_sent = loop.time()
-            await asyncio.gather(*deliveries)
-            return loop.time() - started
-    finally:
-        await producer.stop()
-
-
-async def _until(due: float) -> None:
-    """Sleep until the loop's clock reads ``due``: a timer may fire up to its resolution early."""
-    loop = asyncio.get_running_loop()
-    while (wait := due - loop.time()) > 0:
-        await asyncio.sleep(wait)
-
-
-async def _require_topic(settings: Settings, topic: str) -> None:
-    """A missing topic is an error here: Kafka would create it with its own defaults."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            await admin.start()
-            existing = await admin.list_topics()
-    finally:
-        await admin.close()
-    if topic not in existing:
-        raise click.ClickException(
-            f"no topic {topic} at {settings.broker}: a worker creates its topics as it starts"
-        )

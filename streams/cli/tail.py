@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 import click
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.cli.common import CONNECT_TIMEOUT, kafka_errors
+from streams.cli.common import CONNECT_TIMEOUT, kafka_errors, topic_partitions
 from streams.cli.common import settings as load
 from streams.pipeline.topics import INPUT_KINDS, OUTPUTS
 from streams.settings import Settings
@@ -117,7 +116,7 @@ def tail(topic: str, from_beginning: bool, last: int, exit_at_end: bool) -> None
 
 
 async def _tail(settings: Settings, topic: str, last: int | None, exit_at_end: bool) -> None:
-    partitions = await _partitions(settings, topic)
+    partitions = await topic_partitions(settings, topic)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         enable_auto_commit=False,
@@ -173,20 +172,6 @@ async def _last(
         consumer.resume(*ends)
         consumer.seek(partition, end)
     return found
-
-
-async def _partitions(settings: Settings, topic: str) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            await admin.start()
-            (described,) = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    numbers = sorted(partition["partition"] for partition in described["partitions"])
-    if described["error_code"] or not numbers:
-        raise click.ClickException(f"no topic {topic} at {settings.broker}")
-    return [TopicPartition(topic, number) for number in numbers]
 
 
 async def _at(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:

@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from streams.cli import main
+from streams.cli.publish import send_offset
 from streams.cli.replay import (
     Line,
     Skipped,
     check_lines,
     input_kind,
-    send_offset,
     skipped_report,
 )
 from streams.wire.decode import Decoder
