@@ -1,7 +1,7 @@
 """Everything about an account lives on one partition number, in every topic and table.
 
 Keys are the account id, or ``account_id + SEPARATOR + more`` (e.g. the dedupe table's
-``account\\x00event_id``); the partition comes from the account part alone, hashed the way
+``account\\x00e:event_id``); the partition comes from the account part alone, hashed the way
 Kafka's default partitioner hashes a key, so producers that key by account id agree.
 """
 

@@ -39,7 +39,7 @@ class Tables:
             ),
             seen_inputs=table(
                 SEEN_INPUTS,
-                "Offset at which each input id was first applied, by account id + input id",
+                "Offset and content digest of each applied input, by account id + kind:id",
             ),
             usage_windows=table(
                 USAGE_WINDOWS,
