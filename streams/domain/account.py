@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 MAX_FAILURES_IN_A_ROW = 3
 # Requests settled as failed whose late success still credits (the card was charged after
@@ -44,4 +44,18 @@ class AccountState:
         return self.failures_in_a_row >= MAX_FAILURES_IN_A_ROW
 
     def copy(self) -> AccountState:
-        return replace(self)
+        # Field by field: dataclasses.replace took a tenth of the accounts stage's time.
+        return AccountState(
+            self.account_id,
+            self.currency,
+            self.balance,
+            self.seq,
+            self.auto_recharge,
+            self.pending,
+            self.recharges_requested,
+            self.failures_in_a_row,
+            self.notifications_sent,
+            self.exhausted_notified,
+            self.low_balance_notified,
+            self.failed_requests,
+        )

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from streams.domain import (
     BALANCE_LIMIT,
     AccountState,
     Applied,
+    AutoRecharge,
     Input,
     LedgerEntry,
     Notification,
+    PendingRecharge,
     RateCard,
     RechargeRequested,
     apply,
@@ -17,6 +21,7 @@ from streams.domain import (
 from streams.domain.account import FAILED_REQUESTS_KEPT
 from tests.unit.test_domain.builders import (
     ACCOUNT,
+    AT,
     RATE_CARD,
     auto,
     call,
@@ -340,3 +345,19 @@ def test_a_batch_equals_its_inputs_applied_one_by_one() -> None:
         state, outputs = step.state, outputs + step.outputs
     assert batch.outputs == outputs
     assert batch.state == state
+
+
+def test_a_copy_of_a_state_has_every_field() -> None:
+    other = {
+        "account_id": "other",
+        "currency": "EUR",
+        "auto_recharge": AutoRecharge(True, 1, 2),
+        "pending": PendingRecharge("x:rr:1", 1, AT),
+        "failed_requests": (1,),
+    }
+    # Every field off its default (7 is not the default of any number or flag).
+    state = AccountState(**{f.name: other.get(f.name, 7) for f in fields(AccountState)})
+    defaults = AccountState(ACCOUNT)
+    assert all(getattr(state, f.name) != getattr(defaults, f.name) for f in fields(AccountState))
+    assert state.copy() == state
+    assert state.copy() is not state
