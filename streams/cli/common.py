@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import click
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
@@ -49,6 +50,36 @@ def kafka_errors(settings: Settings) -> Iterator[None]:
         raise click.ClickException(f"cannot connect to Kafka at {settings.broker}") from None
     except KafkaError as error:
         raise click.ClickException(f"Kafka at {settings.broker}: {error}") from None
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A consumer of every partition of a topic, and where each starts and ends now."""
+
+    consumer: AIOKafkaConsumer
+    starts: dict[TopicPartition, int]
+    ends: dict[TopicPartition, int]
+
+
+@contextlib.asynccontextmanager
+async def committed_reader(settings: Settings, topic: str) -> AsyncIterator[Reader]:
+    """A read_committed consumer assigned to every partition of ``topic`` (no group)."""
+    partitions = await topic_partitions(settings, topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",  # only if an offset is gone by the time it is read
+        isolation_level="read_committed",
+    )
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await consumer.start()
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            starts = await consumer.beginning_offsets(partitions)
+        yield Reader(consumer, starts, ends)
+    finally:
+        await consumer.stop()
 
 
 async def topic_partitions(settings: Settings, topic: str) -> list[TopicPartition]:

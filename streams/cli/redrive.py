@@ -15,7 +15,7 @@ import click
 import orjson
 from aiokafka import AIOKafkaConsumer
 
-from streams.cli.common import CONNECT_TIMEOUT, kafka_errors, topic_partitions
+from streams.cli.common import committed_reader, kafka_errors
 from streams.cli.common import settings as load
 from streams.cli.publish import Message, progress_bar, publish
 from streams.pipeline.topics import DEAD_LETTER, INPUT_KINDS
@@ -164,33 +164,21 @@ async def _read(settings: Settings, filters: Filters) -> Redrive:
 
 async def _letters(settings: Settings, topic: str) -> AsyncIterator[bytes | None]:
     """The committed values of ``topic`` up to its end as it is now, with a progress bar."""
-    partitions = await topic_partitions(settings, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-    )
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            await consumer.start()
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            starts = await consumer.beginning_offsets(partitions)
-        for partition in partitions:
-            consumer.seek(partition, starts[partition])
+    async with committed_reader(settings, topic) as reader:
+        consumer, starts, ends = reader.consumer, reader.starts, reader.ends
+        for partition, start in starts.items():
+            consumer.seek(partition, start)
         with progress_bar() as progress:
             task = progress.add_task(
                 f"reading {topic}", total=sum(ends.values()) - sum(starts.values())
             )
-            while left := [p for p in partitions if await consumer.position(p) < ends[p]]:
+            while left := [p for p in ends if await consumer.position(p) < ends[p]]:
                 batches = await consumer.getmany(*left, timeout_ms=500)
                 for partition, records in batches.items():
                     for record in records:
                         if record.offset < ends[partition]:
                             yield record.value
-                    progress.update(task, completed=await _read_so_far(consumer, starts))
-    finally:
-        await consumer.stop()
+                progress.update(task, completed=await _read_so_far(consumer, starts))
 
 
 async def _read_so_far(consumer: AIOKafkaConsumer, starts: dict) -> int:

@@ -13,7 +13,7 @@ import click
 import orjson
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from streams.cli.common import CONNECT_TIMEOUT, kafka_errors, topic_partitions
+from streams.cli.common import committed_reader, kafka_errors
 from streams.cli.common import settings as load
 from streams.pipeline.topics import INPUT_KINDS, OUTPUTS
 from streams.settings import Settings
@@ -116,22 +116,11 @@ def tail(topic: str, from_beginning: bool, last: int, exit_at_end: bool) -> None
 
 
 async def _tail(settings: Settings, topic: str, last: int | None, exit_at_end: bool) -> None:
-    partitions = await topic_partitions(settings, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",  # only if an offset is gone by the time it is read
-        isolation_level="read_committed",
-    )
-    try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            await consumer.start()
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            starts = await consumer.beginning_offsets(partitions)
+    async with committed_reader(settings, topic) as reader:
+        consumer, starts, ends = reader.consumer, reader.starts, reader.ends
         if last is None:
-            for partition in partitions:
-                consumer.seek(partition, starts[partition])
+            for partition, start in starts.items():
+                consumer.seek(partition, start)
         else:
             for record in await _last(consumer, starts, ends, last):
                 _show(record)
@@ -139,8 +128,6 @@ async def _tail(settings: Settings, topic: str, last: int | None, exit_at_end: b
             for record in await _fetch(consumer):
                 if not (exit_at_end and record.offset >= ends[_partition_of(record)]):
                     _show(record)
-    finally:
-        await consumer.stop()
 
 
 async def _last(

@@ -206,12 +206,13 @@ def report(outputs: Outputs, console: Console) -> None:
     console.print(notes)
 
     letters = Table(title="Dead letters")
-    for column in ("from", "key", "error"):
+    for column in ("from", "key", "reason", "error"):
         letters.add_column(column)
     for letter in outputs.dead_letters.values():
         letters.add_row(
             f"{letter['topic']}/{letter['partition']}@{letter['offset']}",
             str(letter["key"]),
+            letter["reason_code"],
             letter["error"],
         )
     console.print(letters)

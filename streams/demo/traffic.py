@@ -169,4 +169,10 @@ def bad_messages(start: datetime) -> list[Message]:
             },
         ),
         Message(COMMANDS, None, b"\xff\xfe not even text"),
+        # Go's zero time, from a producer that left the field unset.
+        _message(
+            CALL_USAGE,
+            "contoso",
+            {**call, "event_id": "bad-3", "occurred_at": "0001-01-01T00:00:00Z"},
+        ),
     ]

@@ -108,11 +108,7 @@ class Account:
         return None
 
     def _add_funds(self, item: AddFunds) -> Refusal | None:
-        problem = (
-            self._currency_problem(item.currency)
-            or not_positive("amount", item.amount)
-            or self._past_limit(item.amount)
-        )
+        problem = self._credit_problem(item.currency, item.amount)
         if problem:
             return problem
         self.state.currency = item.currency
@@ -153,9 +149,10 @@ class Account:
 
     def _settle(self, item: RechargeResult) -> Refusal | None:
         """The result of the pending request."""
-        problem = self._currency_problem(item.currency)
-        if not problem and item.succeeded:
-            problem = not_positive("amount", item.amount) or self._past_limit(item.amount)
+        if item.succeeded:
+            problem = self._credit_problem(item.currency, item.amount)
+        else:
+            problem = self._currency_problem(item.currency)
         if problem:
             return problem
         state = self.state
@@ -182,11 +179,7 @@ class Account:
 
     def _late_success(self, item: RechargeResult, number: int) -> Refusal | None:
         """A success for a request settled as failed: the card was charged after all."""
-        problem = (
-            self._currency_problem(item.currency)
-            or not_positive("amount", item.amount)
-            or self._past_limit(item.amount)
-        )
+        problem = self._credit_problem(item.currency, item.amount)
         if problem:
             return problem
         state = self.state
@@ -249,6 +242,14 @@ class Account:
                 service,
                 billable,
             )
+        )
+
+    def _credit_problem(self, currency: str, amount: int) -> Refusal | None:
+        """Why ``amount`` in ``currency`` cannot be credited, if it cannot."""
+        return (
+            self._currency_problem(currency)
+            or not_positive("amount", amount)
+            or self._past_limit(amount)
         )
 
     def _past_limit(self, change: int) -> Refusal | None:

@@ -216,18 +216,8 @@ class AccountBatch:
         now: datetime,
     ) -> tuple[tuple[str, bytes, bytes], Letter]:
         """The dead letter of ``record`` to send, and its note for the log and the count."""
-        origin = record.origin
-        value = self.letters.letter(
-            topic=origin.topic,
-            partition=origin.partition,
-            offset=origin.offset,
-            key=origin.key,
-            payload=record.value,
-            code=code,
-            error=reason,
-            received_at=now,
-        )
-        return (DEAD_LETTER, key, value), Letter(account_id, input_id, origin, code, reason)
+        value = self.letters.letter(record.origin, record.value, code, reason, now)
+        return (DEAD_LETTER, key, value), Letter(account_id, input_id, record.origin, code, reason)
 
 
 def _input(record: Record) -> Input:

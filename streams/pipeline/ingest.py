@@ -61,16 +61,7 @@ class Ingest:
     def _refused(
         self, origin: Origin, value: bytes | None, code: str, reason: str, now: datetime
     ) -> Routed:
-        letter = self.letters.letter(
-            topic=origin.topic,
-            partition=origin.partition,
-            offset=origin.offset,
-            key=origin.key,
-            payload=value,
-            code=code,
-            error=reason,
-            received_at=now,
-        )
+        letter = self.letters.letter(origin, value, code, reason, now)
         return Routed((origin.key or b"")[:MAX_KEY_BYTES], letter, [], reason=reason, code=code)
 
 

@@ -25,7 +25,7 @@ from streams.pipeline.drain import Drain, exit_for_redelivery
 from streams.pipeline.inbox import Inbox
 from streams.pipeline.ingest import Ingest, Routed
 from streams.pipeline.records import Origin, Record, record_from
-from streams.pipeline.tables import Tables
+from streams.pipeline.tables import Tables, reader
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
 from streams.pipeline.transactions import PartitionTransactions
 from streams.pipeline.writes import RecordBatches, Write
@@ -76,9 +76,9 @@ def register(
         rate_card=rate_card,
         default_currency=settings.currency,
         letters=letters,
-        load_state=tables.accounts.get,
-        seen_at=tables.seen_inputs.get,
-        load_windows=tables.usage_windows.get,
+        load_state=reader(tables.accounts),
+        seen_at=reader(tables.seen_inputs),
+        load_windows=reader(tables.usage_windows),
     )
 
     async def forward(messages: list[Message]) -> None:

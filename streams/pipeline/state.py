@@ -87,4 +87,4 @@ def encode_seen(seen: Seen) -> bytes:
 def decode_seen(stored: bytes) -> Seen:
     """v1 kept only the offset (b"<offset>"): a record without a digest."""
     offset, _, digest = stored.partition(b" ")
-    return Seen(int(offset), digest.decode() if digest else None)
+    return Seen(int(offset), int(digest) if digest else None)

@@ -10,6 +10,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import orjson
 
@@ -36,6 +37,15 @@ MAX_KEY_BYTES = 1024
 MAX_ERROR_CHARS = 1000
 
 
+class Source(Protocol):
+    """Where an input was read: its topic, partition, offset and Kafka key."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetters:
     """Writes letters of at most ``max_bytes`` (STREAMS_DEAD_LETTER_MAX_BYTES)."""
@@ -44,30 +54,27 @@ class DeadLetters:
 
     def letter(
         self,
-        *,
-        topic: str,
-        partition: int,
-        offset: int,
-        key: bytes | None,
+        source: Source,
         payload: bytes | None,
         code: str,
         error: str,
         received_at: datetime,
     ) -> bytes:
+        """The letter of the input ``payload`` read at ``source``, refused for ``error``."""
         if len(error) > MAX_ERROR_CHARS:
             error = error[:MAX_ERROR_CHARS] + "..."
         message: dict[str, object] = {
-            "topic": topic,
-            "partition": partition,
-            "offset": offset,
+            "topic": source.topic,
+            "partition": source.partition,
+            "offset": source.offset,
             "key": None,
             "payload": "",
             "error": error,
             "reason_code": code,
             "received_at": received_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
-        if key is not None:
-            _put_key(message, key)
+        if source.key is not None:
+            _put_key(message, source.key)
         if not payload:
             return orjson.dumps(message)
         text, utf8 = _text(payload)

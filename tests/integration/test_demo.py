@@ -24,6 +24,7 @@ def test_the_demo_plays_its_day_and_stops_everything_it_started() -> None:
         assert account in out
     assert "recharge_failed" in out  # billing declined one card
     assert "not UTF-8 text" in out  # and a bad message reached the dead letter
+    assert "time_out_of_range" in out  # with its reason code
     assert "worker and broker stopped" in out
     jvm = subprocess.run(["pgrep", "-f", f"PLAINTEXT://127.0.0.1:{port}"], capture_output=True)
     leftover = subprocess.run(["pgrep", "-af", "kafka.Kafka"], capture_output=True, text=True)

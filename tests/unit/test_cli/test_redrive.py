@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from streams.cli import main
 from streams.cli.redrive import Filters, Redrive, parse_since
+from streams.pipeline.records import Origin
 from streams.wire.dead_letter import DeadLetters
 
 INPUTS = {"p.usage.call-minutes", "p.credits.commands"}
@@ -30,16 +31,7 @@ def letter(
     at: datetime = DAY_1,
     max_bytes: int = 900_000,
 ) -> bytes:
-    return DeadLetters(max_bytes).letter(
-        topic=topic,
-        partition=0,
-        offset=1,
-        key=key,
-        payload=payload,
-        code=code,
-        error="no rate",
-        received_at=at,
-    )
+    return DeadLetters(max_bytes).letter(Origin(topic, 0, 1, key), payload, code, "no rate", at)
 
 
 def plan(letters: list[bytes | None], filters: Filters) -> Redrive:

@@ -200,3 +200,21 @@ def test_a_replay_from_an_older_state_repeats_the_same_outputs(
         first.outputs,
         first.refused,
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    field=st.sampled_from(["event_id", "occurred_at", "country", "duration_seconds"]),
+    data=st.data(),
+)
+def test_the_digest_tells_any_change_of_content(field: str, data: st.DataObject) -> None:
+    first = call("c-1", 60)
+    if field == "duration_seconds":
+        other = data.draw(st.integers(0, 86_400).filter(lambda v: v != 60))
+    else:
+        other = data.draw(
+            st.text(min_size=1, max_size=30).filter(lambda v: v != getattr(first, field))
+        )
+    changed = CallUsage(**{**{f: getattr(first, f) for f in first.__slots__}, field: other})
+    assert digest_of(call("c-1", 60)) == digest_of(first)
+    assert digest_of(changed) != digest_of(first)

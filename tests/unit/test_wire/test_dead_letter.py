@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
@@ -15,20 +16,29 @@ from streams.wire.dead_letter import MAX_KEY_BYTES, DeadLetters
 from streams.wire.schemas import Validators
 
 NOW = datetime(2026, 11, 24, 10, 0, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Where:
+    """A letter's source, as the stages pass their Origin."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+
+
 VALIDATORS = Validators()
 SMALLEST = 32_768  # the least STREAMS_DEAD_LETTER_MAX_BYTES accepts
 
 
 def _write(key: bytes | None, payload: bytes | None, max_bytes: int = 900_000) -> bytes:
     return DeadLetters(max_bytes).letter(
-        topic="usage.call-minutes",
-        partition=3,
-        offset=1041,
-        key=key,
-        payload=payload,
-        code="schema",
-        error="duration_seconds: -5 is less than the minimum of 0",
-        received_at=NOW,
+        Where("usage.call-minutes", 3, 1041, key),
+        payload,
+        "schema",
+        "duration_seconds: -5 is less than the minimum of 0",
+        NOW,
     )
 
 
@@ -101,16 +111,7 @@ def test_a_long_key_is_cut_and_said_to_be() -> None:
 
 def test_a_long_error_is_cut() -> None:
     letter = orjson.loads(
-        DeadLetters().letter(
-            topic="t",
-            partition=0,
-            offset=0,
-            key=None,
-            payload=b"{}",
-            code="internal_error",
-            error="E" * 10_000,
-            received_at=NOW,
-        )
+        DeadLetters().letter(Where("t", 0, 0, None), b"{}", "internal_error", "E" * 10_000, NOW)
     )
     assert letter["error"] == "E" * 1000 + "..."
 
