@@ -206,8 +206,10 @@ def report(outputs: Outputs, console: Console) -> None:
     console.print(notes)
 
     letters = Table(title="Dead letters")
-    for column in ("from", "key", "reason", "error"):
+    for column in ("from", "key"):
         letters.add_column(column)
+    letters.add_column("reason", no_wrap=True, min_width=len("conflicting_duplicate"))
+    letters.add_column("error")
     for letter in outputs.dead_letters.values():
         letters.add_row(
             f"{letter['topic']}/{letter['partition']}@{letter['offset']}",

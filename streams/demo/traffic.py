@@ -173,6 +173,11 @@ def bad_messages(start: datetime) -> list[Message]:
         _message(
             CALL_USAGE,
             "contoso",
-            {**call, "event_id": "bad-3", "occurred_at": "0001-01-01T00:00:00Z"},
+            {
+                **call,
+                "event_id": "bad-3",
+                "occurred_at": "0001-01-01T00:00:00Z",
+                "duration_seconds": 60,
+            },
         ),
     ]
