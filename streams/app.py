@@ -8,10 +8,10 @@ from functools import partial
 import faust
 
 from streams.api import views
+from streams.faust_fixes import DrainingWorker, MeteringApp, QuietWorker
 from streams.observe.logs import logging_config
 from streams.observe.metrics import Metrics, WorkerState
 from streams.pipeline import stages
-from streams.pipeline.consumer import MeteringApp
 from streams.pipeline.drain import Drain
 from streams.pipeline.partitioning import account_partitioner
 from streams.pipeline.provisioning import ensure_topics, topic_specs
@@ -67,33 +67,6 @@ def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
     return app
 
 
-class _Worker(faust.Worker):
-    """A Faust worker without the terminal spinner.
-
-    With a log level of WARNING or above, Faust keeps its spinner and sets the root
-    logger to DEBUG for it, and every debug call of aiokafka and Faust then builds a
-    record for the handlers to drop: 7% of the worker's time in a profile.
-    """
-
-    def __init__(self, app: faust.App, **options: object) -> None:
-        super().__init__(app, **options)
-        self.spinner = None
-
-
-class _DrainingWorker(_Worker):
-    """A worker whose SIGTERM and SIGINT finish the batches in hand, then exit."""
-
-    def __init__(self, app: faust.App, drain: Drain, **options: object) -> None:
-        super().__init__(app, **options)
-        self.drain = drain
-
-    def _on_sigterm(self) -> None:
-        self.drain.stop()
-
-    def _on_sigint(self) -> None:
-        self.drain.stop()
-
-
 def run_worker(app: faust.App, settings: Settings, drain: Drain | None = None) -> None:
     """Run ``app`` in this process until SIGINT/SIGTERM."""
     options = {
@@ -101,7 +74,10 @@ def run_worker(app: faust.App, settings: Settings, drain: Drain | None = None) -
         "logging_config": logging_config(settings.log_level),
         "quiet": True,
     }
-    worker = _Worker(app, **options) if drain is None else _DrainingWorker(app, drain, **options)
+    if drain is None:
+        worker = QuietWorker(app, **options)
+    else:
+        worker = DrainingWorker(app, drain.stop, **options)
     worker.execute_from_commandline()
 
 

@@ -14,25 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from streams.faust_fixes.exit import exit_now
 
 log = logging.getLogger(__name__)
 
 # A batch that cannot be written in this time (the broker is gone) is abandoned.
 DRAIN_TIMEOUT_SECONDS = 30.0
-# Exit status of a worker that stops itself so that Kafka redelivers (EX_SOFTWARE).
-EXIT_FOR_REDELIVERY = 70
-
-
-def exit_for_redelivery(reason: str, *args: object, error: BaseException | None = None) -> None:
-    """Stop at once, committing nothing: the restarted worker is delivered it all again."""
-    log.critical(
-        reason + "; exiting without commit so that Kafka delivers it again", *args, exc_info=error
-    )
-    logging.shutdown()
-    os._exit(EXIT_FOR_REDELIVERY)
 
 
 class Drain:
@@ -71,5 +61,4 @@ class Drain:
             except Exception as error:  # the others take over after the session timeout
                 log.warning("could not leave the group before exiting: %r", error)
         log.info("stopped (status %d)", status)
-        logging.shutdown()
-        os._exit(status)
+        exit_now(status)

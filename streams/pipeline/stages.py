@@ -18,14 +18,15 @@ import faust
 from faust.types import TP, Message
 
 from streams.domain import RateCard
+from streams.faust_fixes import exit_for_redelivery, store_reader
 from streams.observe import logs
 from streams.observe.metrics import Metrics
 from streams.pipeline.accounts import AccountBatch, Plan
-from streams.pipeline.drain import Drain, exit_for_redelivery
+from streams.pipeline.drain import Drain
 from streams.pipeline.inbox import Inbox
 from streams.pipeline.ingest import Ingest, Routed
 from streams.pipeline.records import Origin, Record, record_from
-from streams.pipeline.tables import Tables, reader
+from streams.pipeline.tables import Tables
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
 from streams.pipeline.transactions import PartitionTransactions
 from streams.pipeline.writes import RecordBatches, Write
@@ -76,9 +77,9 @@ def register(
         rate_card=rate_card,
         default_currency=settings.currency,
         letters=letters,
-        load_state=reader(tables.accounts),
-        seen_at=reader(tables.seen_inputs),
-        load_windows=reader(tables.usage_windows),
+        load_state=store_reader(tables.accounts),
+        seen_at=store_reader(tables.seen_inputs),
+        load_windows=store_reader(tables.usage_windows),
     )
 
     async def forward(messages: list[Message]) -> None:
@@ -207,7 +208,7 @@ def stage(
     """
     inbox = Inbox(room=INBOX_ROOM)
     app.topics.add(topic)  # subscribed, as an agent's topic would be
-    app.consumer.deliver_to(topic.topics, inbox)
+    app.consumer.hand_runs_to(topic.topics, inbox)
 
     consumed = metrics.consumed
     observe_latency = metrics.latency.labels(name).observe

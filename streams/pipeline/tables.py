@@ -3,7 +3,6 @@ account-inputs topic, so one worker owns an account's inputs and all its state."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import faust
@@ -66,16 +65,3 @@ class Tables:
         self.seen_inputs.raw_update(plan.seen)
         self.usage_windows.raw_update(plan.windows)
         self.accounts.raw_update(plan.states)
-
-
-def reader(table: faust.Table) -> Callable[[bytes], bytes | None]:
-    """``get`` of a table, through its memory store's dict where it has one.
-
-    Faust's ``Table.get`` runs the table's sensors and, for a key that is not there,
-    raises and catches a KeyError: 2.4 us a lookup here, against 0.06 us for the store's
-    own dict, and the accounts stage looks up each input's id, usually not there. It
-    reads what ``raw_update`` wrote, as ``Table.get`` does; a store without such a dict
-    gets ``Table.get``.
-    """
-    data = getattr(table.data, "data", None)
-    return data.get if type(data) is dict else table.get

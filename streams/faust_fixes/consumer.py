@@ -30,20 +30,18 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
-import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as KafkaTopicPartition
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
-from faust.types.transports import TransportT
+from faust.types.tuples import ack_lock
 from mode import ServiceT
 from mode.utils.futures import notify
 
-from streams.pipeline.drain import exit_for_redelivery
+from streams.faust_fixes.exit import exit_for_redelivery
 from streams.pipeline.inbox import Inbox
 from streams.pipeline.progress import PartitionProgress
-from streams.pipeline.recovery import MarkerAwareTables
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +67,21 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         # every seek: a fetch never returns messages from before a seek that ran meanwhile.
         self._fetching = asyncio.Lock()
 
-    def deliver_to(self, topics: Iterable[str], inbox: Inbox) -> None:
+    def hand_runs_to(self, topics: Iterable[str], inbox: Inbox) -> None:
         """Hand the messages of ``topics`` to ``inbox``, a fetched run at a time.
 
-        Other topics (table changelogs, Faust agents) keep Faust's per-message delivery.
+        Other topics (table changelogs, Faust agents) keep Faust's per-message hand-over.
         """
         for topic in topics:
             self._inboxes[topic] = inbox
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:
-        """Faust's fetch loop, with each partition's run for a stage put in one step."""
+        """Faust's fetch loop, with each partition's run for a stage put in one step.
+
+        Replaces: ``faust.transport.consumer.Consumer._drain_messages``, which hands every
+        message over on its own (most of the worker's time), and logs a crash of itself
+        while the worker stays in the group fetching nothing.
+        """
         consumer_stopped = self._stopped.is_set
         fetcher_stopped = fetcher._stopped.is_set  # type: ignore[attr-defined]
         inboxes = self._inboxes
@@ -103,7 +106,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
                         inbox = inboxes.get(tp.topic)
                         if inbox is None:
                             for record in fetched:
-                                await self._deliver_one(to_message(tp, record))
+                                await self._hand_over_one(to_message(tp, record))
                             continue
                         run = [to_message(tp, record) for record in fetched]
                         await self._check_continuity(tp, run)
@@ -119,8 +122,8 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             # holding its partitions and fetching nothing, for good.
             exit_for_redelivery("fetching from Kafka failed", error=error)
 
-    async def _deliver_one(self, message: Message) -> None:
-        """Faust's own delivery, for topics without an inbox (table changelogs)."""
+    async def _hand_over_one(self, message: Message) -> None:
+        """Faust's own hand-over of one message, for topics without an inbox (changelogs)."""
         offset, tp = message.offset, message.tp
         read_offset = self._read_offset[tp]
         if read_offset is None or offset >= read_offset:
@@ -150,7 +153,10 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             self._next_offset[tp] = messages[-1].offset + 1
 
     async def wait_empty(self) -> None:
-        """Before a rebalance goes on: the stages finish the batches in hand."""
+        """Before a rebalance goes on: the stages finish the batches in hand.
+
+        Extends: ``Consumer.wait_empty``, which waits only for Faust's unacked messages.
+        """
         for inbox in self._inboxes.values():
             await inbox.wait_idle()
         await super().wait_empty()
@@ -165,8 +171,9 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         """Leave the consumer group now, waiting up to ``timeout`` seconds (blocking).
 
         For a worker about to exit: the others take its partitions over at once instead
-        of after the session timeout. aiokafka's consumer runs in Faust's consumer thread,
-        on that thread's event loop.
+        of after the session timeout. aiokafka has no public call for it (``stop`` also
+        commits); its coordinator's ``_maybe_leave_group`` is what ``stop`` calls. The
+        consumer runs in Faust's consumer thread, on that thread's event loop.
         """
         thread = self._thread
         coordinator = thread._ensure_consumer()._coordinator
@@ -189,7 +196,8 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             yield tp.topic, tp.partition, behind
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        """Replaces: ``aiokafka_driver.Consumer._new_consumer_thread`` (Faust's thread)."""
+        return ReadCommittedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def positioned(self, tp: TP, offset: int) -> None:
         """The consumer was sought to ``offset``: messages of ``tp`` continue from there."""
@@ -201,7 +209,16 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             progress.processed(early, now)
 
     def ack(self, message: Message) -> bool:
-        """Called by the stream once a message's batch is fully written, or skipped."""
+        """Called by the stream once a message's batch is fully written, or skipped.
+
+        Replaces: ``faust.transport.consumer.Consumer.ack``, whose bookkeeping of acked
+        offsets counts the acks of skipped messages. Under Faust's ``ack_lock``, as there:
+        agents may ack from other threads, and the stages' acks must not interleave.
+        """
+        with ack_lock:
+            return self._ack(message)
+
+    def _ack(self, message: Message) -> bool:
         message.acked = True
         self._unacked_messages.discard(message)
         notify(self._waiting_for_ack)
@@ -221,9 +238,10 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
 
     def ack_all(self, messages: Iterable[Message]) -> None:
         """The stage has written or skipped ``messages``."""
-        ack = self.ack
-        for message in messages:
-            ack(message)
+        ack = self._ack
+        with ack_lock:
+            for message in messages:
+                ack(message)
 
     async def admit(self, messages: list[Message]) -> list[Message]:
         """The messages of a batch that continue their partitions' processed runs.
@@ -298,6 +316,11 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         self._committed_elsewhere.add(topic)
 
     def _filter_tps_with_pending_acks(self, topics: object = None) -> Iterator[TP]:
+        """The partitions with processed offsets to commit.
+
+        Replaces: ``Consumer._filter_tps_with_pending_acks`` (partitions with acks in
+        Faust's bookkeeping); also where a commit that stalls ends the worker.
+        """
         now = time.monotonic()
         for tp, progress in self._progress.items():
             if progress.stalled_for(now) > COMMIT_STALL_SECONDS:
@@ -317,6 +340,8 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
                 yield tp
 
     def _filter_committable_offsets(self, tps: Iterable[TP]) -> dict[TP, int]:
+        """Replaces: ``Consumer._filter_committable_offsets``, which commits past the
+        message at the committed offset when only that one was not acked."""
         offsets = {}
         for tp in tps:
             progress = self._progress.get(tp)
@@ -328,6 +353,8 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
     async def _commit_offsets(
         self, offsets: Mapping[TP, int], start_new_transaction: bool = True
     ) -> bool:
+        """Faust's ``Consumer._commit_offsets``, noting in each partition's progress what
+        was committed (it returns whether the commit went through)."""
         progress = {tp: self._progress[tp] for tp in offsets if tp in self._progress}
         committed = await super()._commit_offsets(offsets, start_new_transaction)
         if committed:
@@ -336,11 +363,16 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         return committed
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
+        """Faust's, keeping the group's offsets it read for ``perform_seek``."""
         self._group_offsets = await super().seek_to_committed()
         return self._group_offsets
 
     async def perform_seek(self) -> None:
-        """After Faust positions the partitions, note where each continues from."""
+        """After Faust positions the partitions, note where each continues from.
+
+        Extends: ``Consumer.perform_seek``, which leaves a partition without a commit
+        where aiokafka's fetcher was (see ``seek_to_committed`` there).
+        """
         async with self._fetching:
             await super().perform_seek()
             # Changelog partitions are positioned by table recovery, not by the group.
@@ -421,7 +453,15 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             await reader.stop()
 
 
-class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+class ReadCommittedConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    """Faust's consumer thread, whose aiokafka consumer reads committed records only.
+
+    Replaces: ``AIOKafkaConsumerThread._create_worker_consumer`` building the consumer
+    with ``isolation_level="read_uncommitted"`` unless Faust's own exactly_once is on
+    (unused here, see ``streams.app``); aiokafka takes the level only in its constructor,
+    so it is set on the built consumer (``AIOKafkaConsumer._isolation_level``).
+    """
+
     def _create_worker_consumer(self, transport: aiokafka_driver.Transport) -> AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         # Table recovery must not read what an aborted transaction wrote (a fenced-off
@@ -431,26 +471,7 @@ class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
         return consumer
 
 
-class _Transport(aiokafka_driver.Transport):
+class ProcessedOnlyTransport(aiokafka_driver.Transport):
+    """Faust's aiokafka transport with ``ProcessedOnlyConsumer`` as its consumer."""
+
     Consumer = ProcessedOnlyConsumer
-
-
-class AckedStream(faust.Stream):
-    """A stream whose every ack reaches ``ProcessedOnlyConsumer.ack``.
-
-    Faust's compiled stream iterator writes acks into the consumer's bookkeeping itself,
-    with none of the checks above (it would commit a message skipped in a rebalance).
-    """
-
-    def __aiter__(self) -> AsyncIterator:
-        iterator = self._py_aiter()
-        self._active_agens.add(iterator)
-        return iterator
-
-
-class MeteringApp(faust.App):
-    def __init__(self, *args: object, **options: object) -> None:
-        super().__init__(*args, Stream=AckedStream, TableManager=MarkerAwareTables, **options)
-
-    def _new_transport(self) -> TransportT:
-        return _Transport(self.conf.broker_consumer, self)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka.structs import ConsumerRecord
 from faust.types import TP, Message
 from mode import Service
 
-from streams.pipeline.consumer import AckedStream, MeteringApp, ProcessedOnlyConsumer
+from streams.faust_fixes import MeteringApp, ProcessedOnlyConsumer
+from streams.faust_fixes.stream import AckedStream
 from streams.pipeline.inbox import Inbox
+from tests.fixtures.waiting import wait_until
 
 TOPIC = "billing.recharge-results"
 PARTITION = TP(TOPIC, 0)
@@ -80,17 +82,59 @@ async def test_the_message_at_the_committed_offset_is_never_jumped(app: Metering
     assert _committable(app) == {PARTITION: 6}
 
 
-async def test_a_commit_that_ends_after_a_new_position_does_not_hold_the_partition(
-    app: MeteringApp,
-) -> None:
+class _Broker:
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.answers = asyncio.Event()
+
+    async def commit(self, offsets: dict[TP, int]) -> bool:
+        self.asked.set()
+        await self.answers.wait()
+        return True
+
+
+@pytest.fixture
+def broker(app: MeteringApp, monkeypatch: pytest.MonkeyPatch) -> _Broker:
+    """Faust's _commit_offsets runs for real up to the broker, which answers when told."""
+    consumer = app.consumer
+    stand_in = _Broker()
+
+    async def flushed() -> None:
+        return None
+
+    monkeypatch.setattr(consumer, "assignment", lambda: {PARTITION})
+    monkeypatch.setattr(consumer, "_commit", stand_in.commit)
+    monkeypatch.setattr(app.producer, "flush", flushed)
+    return stand_in
+
+
+async def test_what_was_committed_is_not_committed_again(app: MeteringApp, broker: _Broker) -> None:
+    broker.answers.set()
     for offset in range(3):
         app.consumer.ack(_message(offset, generation=7))
-    # A rebalance: the previous owner committed 30, and this worker continues from there.
-    app.consumer.positioned(PARTITION, 30)
-    app.consumer._filter_committable_offsets([PARTITION])  # the commit of 3, late
-    for offset in range(30, 32):
-        assert app.consumer.ack(_message(offset, generation=7))
-    assert _committable(app) == {PARTITION: 32}
+    assert await app.consumer._commit_offsets(_committable(app))
+    assert _committable(app) == {}
+    app.consumer.ack(_message(3, generation=7))
+    assert _committable(app) == {PARTITION: 4}
+
+
+async def test_a_commit_that_ends_after_a_new_position_counts_for_the_old_one_only(
+    app: MeteringApp, broker: _Broker
+) -> None:
+    consumer = app.consumer
+    for offset in range(40):
+        consumer.ack(_message(offset, generation=7))
+    commit = asyncio.create_task(consumer._commit_offsets(_committable(app)))  # of 40
+    await asyncio.wait_for(broker.asked.wait(), 5)
+    # Meanwhile a rebalance: another worker had the partition and committed 50.
+    consumer.positioned(PARTITION, 50)
+    broker.answers.set()
+    assert await commit
+    for offset in range(50, 52):
+        assert consumer.ack(_message(offset, generation=7))
+    assert _committable(app) == {PARTITION: 52}
+    assert await consumer._commit_offsets(_committable(app))
+    assert _committable(app) == {}
 
 
 def _fetched(*offsets: int) -> list[Message]:
@@ -213,7 +257,7 @@ class _Fetches:
 @pytest.fixture
 async def fetching(app: MeteringApp) -> AsyncIterator[tuple[_Fetches, Inbox]]:
     fetches, inbox = _Fetches(app), Inbox(room=100)
-    app.consumer.deliver_to([TOPIC], inbox)
+    app.consumer.hand_runs_to([TOPIC], inbox)
     fetcher = Service()
     loop = asyncio.create_task(app.consumer._drain_messages(fetcher))
     yield fetches, inbox
@@ -228,17 +272,15 @@ async def test_each_fetched_run_reaches_the_inbox_whole(
     fetches, inbox = fetching
     fetches.release(0, 1, 2)
     fetches.release(3, 4)
-    await _until(lambda: inbox.waiting == 5)
+
+    async def all_arrived() -> bool:
+        return inbox.waiting == 5
+
+    await wait_until(all_arrived, timeout=5, what="both runs in the inbox", every=0.01)
     assert [[m.offset for m in run] for run in inbox._runs] == [[0, 1, 2], [3, 4]]
     # A stage takes what has gathered, whole runs up to its limit.
     assert [m.offset for m in await inbox.take(limit=4)] == [0, 1, 2]
     assert [m.offset for m in await inbox.take(limit=4)] == [3, 4]
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 async def test_a_seek_waits_for_the_fetch_in_flight_to_be_handed_over(
@@ -247,7 +289,11 @@ async def test_a_seek_waits_for_the_fetch_in_flight_to_be_handed_over(
     fetches, inbox = fetching
     await asyncio.wait_for(fetches.started.wait(), 5)  # a fetch is in flight
     rewind = asyncio.create_task(app.consumer._rewind(PARTITION, 0, 5))
-    await asyncio.sleep(0.05)
+
+    async def rewind_waits_for_the_lock() -> bool:
+        return bool(app.consumer._fetching._waiters)  # asyncio.Lock's queue of waiters
+
+    await wait_until(rewind_waits_for_the_lock, timeout=5, what="the seek to wait", every=0.01)
     assert seeks == []  # its messages may predate the seek: they are handed over first
     fetches.release(5, 6)
     await asyncio.wait_for(rewind, 5)

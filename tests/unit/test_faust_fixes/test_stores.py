@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.pipeline.tables import reader
+from streams.faust_fixes import store_reader as reader
 
 
 def test_a_reader_sees_what_the_stage_landed_as_table_get_does() -> None:

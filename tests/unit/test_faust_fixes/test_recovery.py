@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from faust.types import TP
 
-from streams.pipeline.consumer import MeteringApp
-from streams.pipeline.recovery import MarkerAwareRecovery
+from streams.faust_fixes import MeteringApp
+from streams.faust_fixes.recovery import MarkerAwareRecovery
 
 CHANGELOG = TP("app-accounts-changelog", 0)
 # Records at offsets 0-8, the last transaction's commit marker at 9: Faust's highwater

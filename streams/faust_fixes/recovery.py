@@ -41,7 +41,10 @@ MARKER_CHECK_SECONDS = 0.5
 
 
 class MarkerAwareRecovery(Recovery):
+    """Faust's table recovery, ended by ``_end_at_markers`` as the module says."""
+
     def _set_recovery_started(self) -> None:
+        """Extends: ``Recovery._set_recovery_started``, clearing an earlier end signal."""
         # Faust calls this as each recovery starts, and again just before it waits for the
         # end: an end signalled earlier (for a generation a rebalance has since replaced,
         # when the changelogs had no highwaters yet) must not end this one unread.
@@ -107,6 +110,8 @@ class MarkerAwareRecovery(Recovery):
     async def _seek_offsets(
         self, consumer: ConsumerT, tps: Set[TP], offsets: Counter[TP], title: str
     ) -> None:
+        """Extends: ``Recovery._seek_offsets``, reading a partition with an offset that
+        means nothing known (below -1) from its start."""
         # Faust turns -1 ("nothing read yet") into 0, but once, with the broker killed
         # during a recovery, a standby offset that was neither reached aiokafka's seek,
         # which raised and crashed the worker. Such an offset means nothing known: read
@@ -131,6 +136,12 @@ class MarkerAwareRecovery(Recovery):
 
 
 class MarkerAwareTables(TableManager):
+    """Faust's table manager with ``MarkerAwareRecovery``.
+
+    Replaces: ``TableManager.recovery``, which builds Faust's ``Recovery`` into
+    ``_recovery``; the manager has no option for the class.
+    """
+
     @property
     def recovery(self) -> Recovery:
         if self._recovery is None:
