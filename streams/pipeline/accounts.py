@@ -30,7 +30,8 @@ from streams.domain import (
     Usage,
     apply_once,
 )
-from streams.domain.dedupe import id_of
+from streams.domain.dedupe import AppliedOnce, id_of
+from streams.domain.outputs import Refusal
 from streams.domain.usage import UsageWindows, record_usage
 from streams.pipeline import state as state_codec
 from streams.pipeline.partitioning import SEPARATOR
@@ -45,11 +46,14 @@ log = logging.getLogger(__name__)
 Lookup = Callable[[bytes], bytes | None]
 
 
+Send = tuple[str, bytes, bytes]  # topic, key, value
+
+
 @dataclass(slots=True)
 class Plan:
     """What one batch produces, in the order it must reach Kafka."""
 
-    sends: list[tuple[str, bytes, bytes]] = field(default_factory=list)  # topic, key, value
+    sends: list[Send] = field(default_factory=list)
     seen: dict[bytes, bytes] = field(default_factory=dict)  # dedupe key -> remembered input
     states: dict[bytes, bytes] = field(default_factory=dict)  # account key -> state
     windows: dict[bytes, bytes] = field(default_factory=dict)  # account key -> usage windows
@@ -58,16 +62,59 @@ class Plan:
     letters: list[Letter] = field(default_factory=list)  # each sent to the dead letter
     requests: list[RechargeRequested] = field(default_factory=list)  # each sent to billing
 
+    def add(self, key: bytes, part: AccountPlan) -> None:
+        self.sends += part.sends
+        self.sends += [(DEAD_LETTER, key, letter.value) for letter in part.letters]
+        self.letters += part.letters
+        self.requests += part.requests
+        self.seen.update(part.seen)
+        if part.windows is not None:
+            self.windows[key] = part.windows
+        if part.state is not None:
+            self.states[key] = part.state
+        self.applied += part.applied
+        self.duplicates += part.duplicates
+
 
 @dataclass(frozen=True, slots=True)
 class Letter:
-    """An input the batch sent to the dead letter, for its log line and its count."""
+    """An input sent to the dead letter: the letter, and what its log line and count say."""
 
     account_id: str
     input_id: str | None
     origin: Origin
-    code: str
-    reason: str
+    refusal: Refusal
+    value: bytes  # the dead letter itself
+
+
+@dataclass(slots=True)
+class AccountPlan:
+    """One account's share of a batch, worked out whole before it joins the Plan (so that
+    an account whose inputs fail leaves the Plan as it was)."""
+
+    sends: list[Send] = field(default_factory=list)
+    letters: list[Letter] = field(default_factory=list)
+    requests: list[RechargeRequested] = field(default_factory=list)
+    seen: dict[bytes, bytes] = field(default_factory=dict)
+    windows: bytes | None = None
+    state: bytes | None = None
+    applied: int = 0
+    duplicates: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInputs:
+    """One account's records in a batch, and those its stored state does not hold yet."""
+
+    key: bytes
+    records: list[Record]
+    fresh: list[Record]  # above the state's offset; the others were redelivered
+    state: AccountState | None
+    state_offset: int  # of the last record the stored state holds, -1 for none
+
+    @property
+    def last_offset(self) -> int:
+        return self.records[-1].offset
 
 
 class AccountBatch:
@@ -97,7 +144,7 @@ class AccountBatch:
             by_account.setdefault(record.key, []).append(record)
         for key, account_records in by_account.items():
             try:
-                self._plan_account(key, account_records, plan, now)
+                plan.add(key, self._plan_account(key, account_records, plan, now))
             except Exception:
                 log.warning("inputs of account %r failed together; taking them one by one", key)
                 self._one_by_one(key, account_records, plan, now)
@@ -106,72 +153,77 @@ class AccountBatch:
     def _one_by_one(self, key: bytes, records: list[Record], plan: Plan, now: datetime) -> None:
         for record in records:
             try:
-                self._plan_account(key, [record], plan, now)
+                plan.add(key, self._plan_account(key, [record], plan, now))
             except Exception as error:
                 log.exception("input at account-inputs offset %d failed", record.offset)
-                account_id = key.decode(errors="replace")
-                send, letter = self._refuse(
-                    key, account_id, record, None, INTERNAL_ERROR, describe_defect(error), now
-                )
-                plan.sends.append(send)
-                plan.letters.append(letter)
+                refusal = Refusal(INTERNAL_ERROR, describe_defect(error))
+                letter = self._letter(key.decode(errors="replace"), record, None, refusal, now)
+                plan.add(key, AccountPlan(letters=[letter]))
 
-    def _plan_account(self, key: bytes, records: list[Record], plan: Plan, now: datetime) -> None:
-        """Plan one account's records; ``plan`` changes only once all of it is worked out,
-        so that a failure leaves it as it was."""
-        stored = plan.states.get(key) or self._load_state(key)
-        state: AccountState | None
-        state, applied_offset = state_codec.decode(stored) if stored else (None, -1)
-        last_offset = records[-1].offset
-        # Records at or below the state's offset were redelivered: already in the state.
-        fresh = [record for record in records if record.offset > applied_offset]
-        if not fresh:
-            if last_offset > applied_offset and state is not None:
-                plan.states[key] = state_codec.encode(state, last_offset)
-            plan.duplicates += len(records)
-            return
-        account_id = key.decode()
-        arrivals = [Arrival(record.offset, _input(record)) for record in fresh]
+    def _plan_account(
+        self, key: bytes, records: list[Record], plan: Plan, now: datetime
+    ) -> AccountPlan:
+        inputs = self._inputs(key, records, plan)
+        if not inputs.fresh:
+            return self._redelivered(inputs)
+        arrivals = [Arrival(record.offset, _input(record)) for record in inputs.fresh]
         result = apply_once(
-            state,
-            account_id,
+            inputs.state,
+            key.decode(),
             arrivals,
             self._seen(key + SEPARATOR, plan),
             rate_card=self.rate_card,
             default_currency=self.default_currency,
         )
-        sends = [(topic, key, value) for topic, value in map(encode.output, result.outputs)]
-        letters = []
+        return self._encoded(inputs, arrivals, result, plan, now)
+
+    def _inputs(self, key: bytes, records: list[Record], plan: Plan) -> AccountInputs:
+        stored = plan.states.get(key) or self._load_state(key)
+        state, state_offset = state_codec.decode(stored) if stored else (None, -1)
+        fresh = [record for record in records if record.offset > state_offset]
+        return AccountInputs(key, records, fresh, state, state_offset)
+
+    @staticmethod
+    def _redelivered(inputs: AccountInputs) -> AccountPlan:
+        """Every record is in the state already; the state moves to the last offset."""
+        part = AccountPlan(duplicates=len(inputs.records))
+        if inputs.last_offset > inputs.state_offset and inputs.state is not None:
+            part.state = state_codec.encode(inputs.state, inputs.last_offset)
+        return part
+
+    def _encoded(
+        self,
+        inputs: AccountInputs,
+        arrivals: list[Arrival],
+        result: AppliedOnce,
+        plan: Plan,
+        now: datetime,
+    ) -> AccountPlan:
+        """What ``result`` writes, encoded: outputs, letters, dedupe records, state, windows."""
+        key = inputs.key
+        account_id = result.state.account_id
+        part = AccountPlan(
+            sends=[(topic, key, value) for topic, value in map(encode.output, result.outputs)],
+            requests=[o for o in result.outputs if isinstance(o, RechargeRequested)],
+            applied=len(arrivals) - len(result.refused) - len(result.repeats),
+            duplicates=len(inputs.records) - len(inputs.fresh) + len(result.repeats),
+        )
         for index, refusal in result.refused.items():
             input_id = id_of(arrivals[index].item)[1]
-            send, letter = self._refuse(
-                key, account_id, fresh[index], input_id, refusal.code, refusal.reason, now
-            )
-            sends.append(send)
-            letters.append(letter)
-        usage = [o for o in result.outputs if isinstance(o, LedgerEntry) and o.service]
-        windows = None
-        if usage:
-            windows = self._windows(key, usage, arrivals, applied_offset, last_offset, plan)
-        new_state = None  # unless only refused inputs: then the account does not come to be
-        if state is not None or result.state != AccountState(account_id):
-            new_state = state_codec.encode(result.state, last_offset)
+            record = inputs.fresh[index]
+            part.letters.append(self._letter(account_id, record, input_id, refusal, now))
         prefix = key + SEPARATOR
-        remembered = {
+        part.seen = {
             prefix + id_key.encode(): state_codec.encode_seen(seen)
             for id_key, seen in result.remembered.items()
         }
-        # Worked out: now into the plan.
-        plan.sends += sends
-        plan.requests += [o for o in result.outputs if isinstance(o, RechargeRequested)]
-        plan.letters += letters
-        plan.seen.update(remembered)
-        if windows is not None:
-            plan.windows[key] = windows
-        if new_state is not None:
-            plan.states[key] = new_state
-        plan.applied += len(arrivals) - len(result.refused) - len(result.repeats)
-        plan.duplicates += len(records) - len(fresh) + len(result.repeats)
+        usage = [o for o in result.outputs if isinstance(o, LedgerEntry) and o.service]
+        if usage:
+            part.windows = self._windows(inputs, usage, arrivals, plan)
+        # Only refused inputs of a new account: then the account does not come to be.
+        if inputs.state is not None or result.state != AccountState(account_id):
+            part.state = state_codec.encode(result.state, inputs.last_offset)
+        return part
 
     def _seen(self, prefix: bytes, plan: Plan) -> Callable[[str], Seen | None]:
         """What the dedupe table (or this batch, before it lands) remembers of an id."""
@@ -186,38 +238,29 @@ class AccountBatch:
         return seen
 
     def _windows(
-        self,
-        key: bytes,
-        usage: list[LedgerEntry],
-        arrivals: list[Arrival],
-        applied_offset: int,
-        last_offset: int,
-        plan: Plan,
+        self, inputs: AccountInputs, usage: list[LedgerEntry], arrivals: list[Arrival], plan: Plan
     ) -> bytes:
         """The account's usage windows with ``usage`` counted, encoded."""
-        stored = plan.windows.get(key) or self._load_windows(key)
+        stored = plan.windows.get(inputs.key) or self._load_windows(inputs.key)
         windows, counted_to = state_codec.decode_windows(stored) if stored else (UsageWindows(), -1)
-        if counted_to > applied_offset:
+        if counted_to > inputs.state_offset:
             # At least once only: the windows were written, the state was not, before a
             # crash. The inputs up to their offset are counted already.
             offset_of = {a.item.event_id: a.offset for a in arrivals if isinstance(a.item, Usage)}
             usage = [entry for entry in usage if offset_of[entry.source_id] > counted_to]
         record_usage(windows, usage)
-        return state_codec.encode_windows(windows, last_offset)
+        return state_codec.encode_windows(windows, inputs.last_offset)
 
-    def _refuse(
+    def _letter(
         self,
-        key: bytes,
         account_id: str,
         record: Record,
         input_id: str | None,
-        code: str,
-        reason: str,
+        refusal: Refusal,
         now: datetime,
-    ) -> tuple[tuple[str, bytes, bytes], Letter]:
-        """The dead letter of ``record`` to send, and its note for the log and the count."""
-        value = self.letters.letter(record.origin, record.value, code, reason, now)
-        return (DEAD_LETTER, key, value), Letter(account_id, input_id, record.origin, code, reason)
+    ) -> Letter:
+        value = self.letters.letter(record.origin, record.value, refusal.code, refusal.reason, now)
+        return Letter(account_id, input_id, record.origin, refusal, value)
 
 
 def _input(record: Record) -> Input:

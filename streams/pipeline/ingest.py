@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from streams.domain.outputs import Refusal
 from streams.pipeline.records import Headers, Origin, forward_headers
 from streams.wire.dead_letter import INTERNAL_ERROR, MAX_KEY_BYTES, DeadLetters, describe_defect
 from streams.wire.decode import MALFORMED, Decoder
@@ -24,10 +25,9 @@ class Routed:
     """Where an input goes next: the account-inputs topic, or (with a reason) the dead letter."""
 
     key: bytes
-    value: bytes
+    value: bytes  # the input itself, or its dead letter
     headers: Headers
-    reason: str | None = None
-    code: str | None = None  # the reason code of the dead letter
+    refusal: Refusal | None = None  # why it goes to the dead letter
 
 
 class Ingest:
@@ -62,7 +62,7 @@ class Ingest:
         self, origin: Origin, value: bytes | None, code: str, reason: str, now: datetime
     ) -> Routed:
         letter = self.letters.letter(origin, value, code, reason, now)
-        return Routed((origin.key or b"")[:MAX_KEY_BYTES], letter, [], reason=reason, code=code)
+        return Routed((origin.key or b"")[:MAX_KEY_BYTES], letter, [], Refusal(code, reason))
 
 
 def _reference_ms(timestamp_ms: int, now: datetime) -> int:

@@ -192,7 +192,7 @@ def test_a_rejected_input_goes_to_the_dead_letter_with_its_origin() -> None:
     assert letter["payload"] == euros.decode()
     assert "EUR" in letter["error"]
     assert letter["reason_code"] == "currency_mismatch"
-    assert [item.code for item in plan.letters] == ["currency_mismatch"]
+    assert [item.refusal.code for item in plan.letters] == ["currency_mismatch"]
     assert balance(tables) == 10_000_000
 
 

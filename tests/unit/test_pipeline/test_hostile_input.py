@@ -194,10 +194,10 @@ def test_hostile_input_is_dead_lettered_and_good_input_applies_once(
     for offset, (kind, value, _good) in enumerate(stream):
         origin = Origin(TOPIC_OF[kind], 0, offset, ACCOUNT.encode())
         routed = INGEST.route(kind, origin, value, SENT_MS, NOW)
-        if routed.reason is not None:
+        if routed.refusal is not None:
             letter = _check_output(DEAD_LETTER, routed.value)
-            assert letter["error"] == routed.reason != ""
-            assert letter["reason_code"] == routed.code != "internal_error"
+            assert letter["error"] == routed.refusal.reason != ""
+            assert letter["reason_code"] == routed.refusal.code != "internal_error"
             assert _original_bytes(letter) == value
             dead_letters.append(offset)
             continue
@@ -236,4 +236,4 @@ def test_the_size_limit_is_checked_before_parsing() -> None:
     routed = INGEST.route(
         "call-usage", Origin(TOPIC_OF["call-usage"], 0, 0, None), oversized, SENT_MS, NOW
     )
-    assert routed.reason == f"message is {len(oversized)} bytes, above the limit of 65536"
+    assert routed.refusal.reason == f"message is {len(oversized)} bytes, above the limit of 65536"

@@ -50,17 +50,20 @@ def letter(routed) -> dict:
 def test_a_defect_dead_letters_its_message_only() -> None:
     ingest = Ingest(FaultyDecoder(VALIDATORS), DeadLetters())
     bad = ingest.route("call-usage", ORIGIN, call(event_id="c-bad"), NOW_MS, NOW)
-    assert (bad.code, bad.reason) == ("internal_error", "RecursionError: injected fault")
+    assert (bad.refusal.code, bad.refusal.reason) == (
+        "internal_error",
+        "RecursionError: injected fault",
+    )
     assert letter(bad)["payload"] == call(event_id="c-bad").decode()
     good = ingest.route("call-usage", ORIGIN, call(), NOW_MS, NOW)
-    assert (good.key, good.value, good.reason) == (b"contoso", call(), None)
+    assert (good.key, good.value, good.refusal) == (b"contoso", call(), None)
 
 
 def test_a_key_longer_than_any_account_id_is_malformed() -> None:
     ingest = Ingest(Decoder(VALIDATORS), DeadLetters())
     origin = Origin("usage.call-minutes", 1, 77, b"k" * 2000)
     routed = ingest.route("call-usage", origin, call(), NOW_MS, NOW)
-    assert (routed.code, routed.reason) == (
+    assert (routed.refusal.code, routed.refusal.reason) == (
         "malformed",
         "key is 2000 bytes, above the limit of 1024",
     )
@@ -71,13 +74,15 @@ def test_a_key_longer_than_any_account_id_is_malformed() -> None:
 def test_times_are_checked_against_the_kafka_time_but_never_past_now() -> None:
     ingest = Ingest(Decoder(VALIDATORS), DeadLetters())
     tomorrow = call(occurred_at="2026-11-25T11:00:00Z")
-    assert ingest.route("call-usage", ORIGIN, tomorrow, NOW_MS, NOW).reason is None
+    assert ingest.route("call-usage", ORIGIN, tomorrow, NOW_MS, NOW).refusal is None
     # Sent two hours ago: 23 hours past its Kafka time is too far.
-    assert ingest.route("call-usage", ORIGIN, tomorrow, NOW_MS - 2 * HOUR_MS, NOW).code == (
+    assert ingest.route("call-usage", ORIGIN, tomorrow, NOW_MS - 2 * HOUR_MS, NOW).refusal.code == (
         "time_out_of_range"
     )
     # A Kafka time far ahead (a forged timestamp) counts as now.
     far = call(occurred_at="2030-01-01T00:00:00Z")
-    assert ingest.route("call-usage", ORIGIN, far, NOW_MS * 2, NOW).code == "time_out_of_range"
+    assert (
+        ingest.route("call-usage", ORIGIN, far, NOW_MS * 2, NOW).refusal.code == "time_out_of_range"
+    )
     # No Kafka time: now.
-    assert ingest.route("call-usage", ORIGIN, tomorrow, -1, NOW).reason is None
+    assert ingest.route("call-usage", ORIGIN, tomorrow, -1, NOW).refusal is None
