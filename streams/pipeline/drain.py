@@ -1,6 +1,6 @@
 """Stopping a worker: finish the batches in hand, then exit, without Faust's shutdown.
 
-Faust's own shutdown leaves the group and acks the stream while an agent may still be
+Faust's own shutdown leaves the group and acks the stream while a stage may still be
 writing a batch, so another worker can take the partitions over, recover the tables
 before those writes land, and apply the same inputs again. Instead, on SIGTERM or
 SIGINT the worker takes no new batch, waits for the ones in hand to be fully written,
