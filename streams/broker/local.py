@@ -11,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import ctypes
+import errno
 import re
 import shutil
 import signal
@@ -28,14 +29,55 @@ LOG4J_CONFIG = Path(__file__).with_name("log4j.properties")
 _PR_SET_PDEATHSIG = 1
 
 
+# How much of the broker's log a failure shows; the rest is in the file it names.
+LOG_EXCERPT_LINES = 10
+
+
 class BrokerError(RuntimeError):
     """The broker could not be started or did not become ready."""
 
 
-def free_port() -> int:
+class PortUnavailable(BrokerError):
+    """A port the broker would listen on is taken (or cannot be bound); nothing was started.
+
+    The message is one line naming the port; the command adds the option that chooses another.
+    """
+
+    def __init__(self, port: int, host: str, reason: str) -> None:
+        super().__init__(f"port {port} on {host} {reason}")
+        self.port = port
+        self.host = host
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now: the kernel's pick for a bind to port 0."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def port_problem(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why a server could not listen on ``host:port`` now, or None if it could.
+
+    Binds as Kafka (Java's ServerSocketChannel) and aiohttp do, with SO_REUSEADDR, so the
+    connections of a previous run still in TIME_WAIT do not count as taking the port.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return "is taken"
+            return f"cannot be listened on ({error.strerror or error})"
+    return None
+
+
+def check_port(port: int, host: str = "127.0.0.1", taken: str = "is taken") -> None:
+    """Raise PortUnavailable unless ``host:port`` is free; ``taken`` words a port in use."""
+    problem = port_problem(port, host)
+    if problem is not None:
+        raise PortUnavailable(port, host, taken if problem == "is taken" else problem)
 
 
 def _die_with_parent() -> None:
@@ -93,6 +135,8 @@ class LocalBroker:
         self.controller_port = free_port()
         self.heap = heap
         self._process: subprocess.Popen[bytes] | None = None
+        # Where this start's part of the logs begins: both files are appended to.
+        self._log_start = self._jvm_output_start = 0
 
     @property
     def bootstrap(self) -> str:
@@ -115,14 +159,52 @@ class LocalBroker:
         match = re.search(r"Kafka version: (\S+)", self.log_file.read_text(errors="replace"))
         return match.group(1) if match else "unknown"
 
+    @property
+    def jvm_output(self) -> Path:
+        """What the JVM itself printed: errors before logging starts, uncaught exceptions."""
+        return self.state_dir / "stdout.log"
+
     def log_tail(self, lines: int = 60) -> str:
         if not self.log_file.exists():
             return "(no broker log)"
         return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
 
+    def log_excerpt(self, lines: int = LOG_EXCERPT_LINES) -> str:
+        """What the last start wrote, in a few lines, and where the rest is.
+
+        The JVM's own output (a bad option, a crash before Kafka's logging starts), then
+        the first error Kafka logged and its last ``lines`` lines: those are mostly its
+        orderly shutdown, while the first ERROR record is usually the cause.
+        """
+        parts: list[str] = []
+        jvm = _lines_since(self.jvm_output, self._jvm_output_start)
+        if jvm:
+            parts += ["the JVM printed:", *jvm[-lines:], f"(in {self.jvm_output})"]
+        log = _lines_since(self.log_file, self._log_start)
+        if log:
+            tail = log[-lines:]
+            first_error = next((line for line in log if _LOG_ERROR.search(line)), None)
+            if first_error is not None and first_error not in tail:
+                at = log.index(first_error)
+                parts += ["first error:", *log[at : at + 2], "..."]
+            parts += [f"last {len(tail)} lines of its log:", *tail, f"full log: {self.log_file}"]
+        return "\n".join(parts) if parts else f"it wrote no log (in {self.state_dir})"
+
+    def check_ports(self) -> None:
+        """Fail with one line naming the port if the broker could not listen on its ports.
+
+        Kafka would say so only deep in its log, before many lines of its shutdown; worse,
+        a Kafka already on the port would answer the readiness probe. The controller port
+        is ours to choose, so a taken one is replaced rather than reported.
+        """
+        check_port(self.port, "127.0.0.1", "is taken (another Kafka?)")
+        if self.controller_port == self.port or port_problem(self.controller_port) is not None:
+            self.controller_port = free_port()
+
     def start(self, timeout: float = 60.0) -> None:
         if self.running:
             return
+        self.check_ports()
         self.distribution.ensure()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "server.properties"
@@ -143,7 +225,9 @@ class LocalBroker:
             "kafka.Kafka",
             str(config),
         ]
-        stdout = (self.state_dir / "stdout.log").open("ab")
+        self._log_start = _size(self.log_file)
+        self._jvm_output_start = _size(self.jvm_output)
+        stdout = self.jvm_output.open("ab")
         self._process = subprocess.Popen(
             command,
             stdout=stdout,
@@ -200,15 +284,19 @@ class LocalBroker:
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise BrokerError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
+            headline = f"formatting Kafka storage failed (status {done.returncode}):"
+            output = (done.stdout + done.stderr).splitlines()[-LOG_EXCERPT_LINES:]
+            raise BrokerError("\n".join([headline, *output, f"full log: {self.log_file}"]))
 
     async def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         last_error: BaseException | None = None
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
+                self._raise_if_bind_failed()
                 raise BrokerError(
-                    f"the broker exited with status {self._process.returncode}:\n" + self.log_tail()
+                    f"the broker exited with status {self._process.returncode}; "
+                    + self.log_excerpt()
                 )
             try:
                 # A plain TCP probe first keeps the Kafka client from logging refusals.
@@ -220,8 +308,15 @@ class LocalBroker:
                 last_error = error
                 await asyncio.sleep(0.25)
         raise BrokerError(
-            f"the broker was not ready within {timeout:.0f} s ({last_error!r}):\n" + self.log_tail()
+            f"the broker was not ready within {timeout:.0f} s ({last_error!r}); "
+            + self.log_excerpt()
         )
+
+    def _raise_if_bind_failed(self) -> None:
+        """The port was taken between our check and Kafka's bind: say so in one line."""
+        refused = f"failed to bind to 127.0.0.1:{self.port}: Address already in use"
+        if any(refused in line for line in _lines_since(self.log_file, self._log_start)):
+            raise PortUnavailable(self.port, "127.0.0.1", "is taken (another Kafka?)")
 
 
 async def _fetch_metadata(bootstrap: str) -> None:
@@ -234,6 +329,22 @@ async def _fetch_metadata(bootstrap: str) -> None:
     finally:
         with contextlib.suppress(Exception):
             await admin.close()
+
+
+_LOG_ERROR = re.compile(r"^\[[^\]]+\] (ERROR|FATAL) ")
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else 0
+
+
+def _lines_since(path: Path, offset: int) -> list[str]:
+    """The lines of ``path`` from byte ``offset`` on (all of them if it shrank)."""
+    if not path.is_file():
+        return []
+    with path.open("rb") as file:
+        file.seek(offset if offset <= _size(path) else 0)
+        return file.read().decode(errors="replace").splitlines()
 
 
 def _cluster_id() -> str:

@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import tempfile
 import threading
 import time
 from pathlib import Path
+from types import TracebackType
 
 import click
 
-from streams.broker import BrokerError, KafkaDistribution, LocalBroker
+from streams.broker import BrokerError, KafkaDistribution, LocalBroker, PortUnavailable
 from streams.broker.distribution import DistributionError
 from streams.cli.common import settings as load
+
+
+class Scratch:
+    """A temporary directory, removed at the end unless ``keep`` was set: a failure whose
+    message names a log in it leaves the log there to be read."""
+
+    def __init__(self, prefix: str) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=prefix))
+        self.keep = False
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if not self.keep:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _port_taken(error: PortUnavailable, option: str, default: str = "") -> click.ClickException:
+    return click.ClickException(f"{error}; choose another with {option} N{default}")
 
 
 @click.command()
@@ -26,17 +53,27 @@ def broker(port: int, state_dir: Path | None) -> None:
     """Run a single-node Apache Kafka broker (KRaft) in the foreground until interrupted."""
     settings = load()
     distribution = KafkaDistribution(settings.cache_dir)
-    if not distribution.is_resolved():
-        click.echo(f"fetching Apache Kafka {distribution.version} from Maven Central (first run)")
-    with tempfile.TemporaryDirectory(prefix="streams-broker-") as scratch:
-        local = LocalBroker(distribution, state_dir or Path(scratch), port=port)
+    with Scratch("streams-broker-") as scratch:
+        local = LocalBroker(distribution, state_dir or scratch.path, port=port)
+        try:
+            local.check_ports()  # before fetching jars or starting a JVM
+        except PortUnavailable as error:
+            raise _port_taken(error, "--port") from None
+        if not distribution.is_resolved():
+            version = distribution.version
+            click.echo(f"fetching Apache Kafka {version} from Maven Central (first run)")
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         started = time.monotonic()
         try:
             local.start()
-        except (BrokerError, DistributionError) as error:
+        except PortUnavailable as error:  # taken between the check and Kafka's bind
+            raise _port_taken(error, "--port") from None
+        except DistributionError as error:
+            raise click.ClickException(str(error)) from None
+        except BrokerError as error:
+            scratch.keep = state_dir is None  # the log the message names is in it
             raise click.ClickException(str(error)) from None
         click.echo(
             f"Apache Kafka {local.version()} ready at {local.url} "
@@ -45,7 +82,8 @@ def broker(port: int, state_dir: Path | None) -> None:
         try:
             while not stop.wait(0.5):
                 if not local.running:
-                    raise click.ClickException("the broker exited:\n" + local.log_tail(20))
+                    scratch.keep = state_dir is None
+                    raise click.ClickException("the broker exited; " + local.log_excerpt())
         finally:
             local.stop()
             click.echo("broker stopped")

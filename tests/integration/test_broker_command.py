@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,6 +76,28 @@ async def test_broker_command_serves_transactions_and_stops_cleanly(tmp_path) ->
     assert process.returncode == 0, output
     assert "broker stopped" in output
     assert not _jvm_running(state_dir), "the broker's JVM outlived `streams broker`"
+
+
+def test_a_taken_port_is_one_line_and_no_jvm(tmp_path) -> None:
+    """Another Kafka (here, any listener) on the port: told at once, nothing started."""
+    state_dir = tmp_path / "broker"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        command = [sys.executable, "-m", "streams", "broker", "--port", str(port)]
+        command += ["--state-dir", str(state_dir)]
+        started = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - started
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"Error: port {port} on 127.0.0.1 is taken (another Kafka?); choose another with --port N\n"
+    )
+    assert took < 10, f"took {took:.1f} s: a JVM was started?"
+    assert not state_dir.exists()
+    assert not _jvm_running(state_dir)
 
 
 def test_storage_formats_with_a_cluster_id_that_starts_with_a_dash(tmp_path, monkeypatch) -> None:
