@@ -14,6 +14,7 @@ import click
 
 from streams.broker import BrokerError, KafkaDistribution, LocalBroker, PortUnavailable
 from streams.broker.distribution import DistributionError
+from streams.broker.local import check_port
 from streams.cli.common import settings as load
 
 
@@ -103,15 +104,38 @@ def worker() -> None:
 
 
 @click.command()
-@click.option("--port", default=9092, show_default=True, help="Client port of the local broker.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="Client port of the local broker on 127.0.0.1 (default: a free port).",
+)
+@click.option(
+    "--web-port",
+    type=click.IntRange(1, 65535),
+    help="The worker's HTTP API port (default: a free port).",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated traffic.")
-def demo(port: int, seed: int) -> None:
+def demo(port: int | None, web_port: int | None, seed: int) -> None:
     """A local broker, a worker, a day of traffic and billing, a report; then stops them."""
     settings = load()
+    if web_port is not None:
+        try:
+            check_port(web_port, "0.0.0.0", "is taken (another worker?)")  # Faust binds all
+        except PortUnavailable as error:
+            raise _port_taken(error, "--web-port", ", or leave it out for a free one") from None
     from streams.demo.run import run_demo
 
-    with tempfile.TemporaryDirectory(prefix="streams-demo-") as scratch:
+    with Scratch("streams-demo-") as scratch:
         try:
-            run_demo(settings, port, Path(scratch), seed)
-        except (BrokerError, DistributionError, TimeoutError) as error:
+            run_demo(settings, port, scratch.path, seed, web_port=web_port)
+        except PortUnavailable as error:
+            raise _port_taken(error, "--port", ", or leave it out for a free one") from None
+        except DistributionError as error:
             raise click.ClickException(str(error)) from None
+        except BrokerError as error:
+            scratch.keep = True  # the log the message names is in it
+            raise click.ClickException(str(error)) from None
+        except TimeoutError as error:
+            scratch.keep = True
+            log = scratch.path / "worker.log"
+            raise click.ClickException(f"{error}; the worker's full log: {log}") from None

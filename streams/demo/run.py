@@ -220,22 +220,35 @@ def report(outputs: Outputs, console: Console) -> None:
     console.print(letters)
 
 
-def run_demo(settings: Settings, port: int, scratch: Path, seed: int = 7) -> None:
+def run_demo(
+    settings: Settings,
+    port: int | None,
+    scratch: Path,
+    seed: int = 7,
+    web_port: int | None = None,
+) -> None:
+    """Run the demo in ``scratch``: the broker on ``port`` and the worker's HTTP API on
+    ``web_port``, each a free port when None, so a Kafka or a worker already running on
+    this machine is no obstacle."""
     console = Console()
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # retries while topics appear
     local = LocalBroker(KafkaDistribution(settings.cache_dir), scratch / "kafka", port)
+    local.check_ports()  # a taken port is one line, before anything starts
     console.print(f"starting Apache Kafka {local.distribution.version} on {local.url}")
     local.start()
     worker_settings = settings.model_copy(
         update={
             "broker": local.url,
             "data_dir": scratch / "worker",
-            "web_port": free_port(),
+            "web_port": web_port or free_port("0.0.0.0"),  # Faust's web server binds all
             "topic_prefix": "",
         }
     )
     log_path = scratch / "worker.log"
-    console.print(f"broker ready; starting a worker (log: {log_path})")
+    console.print(
+        f"broker ready; starting a worker (HTTP API on port {worker_settings.web_port}, "
+        f"log: {log_path})"
+    )
     try:
         with worker_process(worker_settings, log_path):
             try:

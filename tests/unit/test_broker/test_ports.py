@@ -90,6 +90,25 @@ def test_streams_broker_on_a_taken_port_says_so_in_one_line(
     assert not state_dir.exists()
 
 
+@pytest.mark.parametrize("option", ["--port", "--web-port"])
+def test_streams_demo_on_a_taken_port_says_so_in_one_line(
+    option: str, taken: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_start(self: LocalBroker, timeout: float = 60.0) -> None:
+        raise AssertionError("started a broker although a port is taken")
+
+    monkeypatch.setattr(LocalBroker, "start", no_start)
+    result = CliRunner().invoke(main, ["demo", option, str(taken)])
+    assert result.exit_code == 1
+    host, hint = (
+        ("127.0.0.1", "another Kafka?") if option == "--port" else ("0.0.0.0", "another worker?")
+    )
+    assert result.output == (
+        f"Error: port {taken} on {host} is taken ({hint}); "
+        f"choose another with {option} N, or leave it out for a free one\n"
+    )
+
+
 def _log_line(n: int, level: str = "INFO") -> str:
     return f"[2026-12-03 07:33:{n % 60:02d},000] {level} line {n} (kafka.Something)"
 
