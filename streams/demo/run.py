@@ -163,19 +163,26 @@ async def _answer_billing(
 
 
 def report(outputs: Outputs, console: Console) -> None:
+    console.print(_balances(outputs))
+    console.print(_requests(outputs))
+    console.print(_notifications(outputs))
+    console.print(_dead_letters(outputs))
+
+
+def _balances(outputs: Outputs) -> Table:
     latest: dict[str, dict] = {}
     entries: dict[str, int] = defaultdict(int)
     for entry in outputs.ledger.values():
         entries[entry["account_id"]] += 1
         if entry["seq"] > latest.get(entry["account_id"], {"seq": 0})["seq"]:
             latest[entry["account_id"]] = entry
-    balances = Table(title="Balances (from the ledger)")
+    table = Table(title="Balances (from the ledger)")
     for column in ("account", "balance", "currency", "ledger entries", "requests", "notes"):
-        balances.add_column(column, justify="right" if column != "account" else "left")
+        table.add_column(column, justify="right" if column != "account" else "left")
     for account, entry in sorted(latest.items()):
         requests = sum(1 for r in outputs.requests.values() if r["account_id"] == account)
         notes = sum(1 for n in outputs.notifications.values() if n["account_id"] == account)
-        balances.add_row(
+        table.add_row(
             account,
             entry["balance"],
             entry["currency"],
@@ -183,41 +190,47 @@ def report(outputs: Outputs, console: Console) -> None:
             str(requests),
             str(notes),
         )
-    console.print(balances)
+    return table
 
-    requests = Table(title="Recharge requests")
+
+def _requests(outputs: Outputs) -> Table:
+    table = Table(title="Recharge requests")
     for column in ("request_id", "amount", "balance", "trigger", "cause"):
-        requests.add_column(column)
+        table.add_column(column)
     for request in outputs.requests.values():
-        requests.add_row(
+        table.add_row(
             request["request_id"],
             request["amount"],
             request["balance"],
             request["trigger_balance"],
             request["cause_id"],
         )
-    console.print(requests)
+    return table
 
-    notes = Table(title="Notifications")
+
+def _notifications(outputs: Outputs) -> Table:
+    table = Table(title="Notifications")
     for column in ("notification_id", "type", "balance", "at"):
-        notes.add_column(column)
+        table.add_column(column)
     for note in outputs.notifications.values():
-        notes.add_row(note["notification_id"], note["type"], note["balance"], note["occurred_at"])
-    console.print(notes)
+        table.add_row(note["notification_id"], note["type"], note["balance"], note["occurred_at"])
+    return table
 
-    letters = Table(title="Dead letters")
+
+def _dead_letters(outputs: Outputs) -> Table:
+    table = Table(title="Dead letters")
     for column in ("from", "key"):
-        letters.add_column(column)
-    letters.add_column("reason", no_wrap=True, min_width=len("conflicting_duplicate"))
-    letters.add_column("error")
+        table.add_column(column)
+    table.add_column("reason", no_wrap=True, min_width=len("conflicting_duplicate"))
+    table.add_column("error")
     for letter in outputs.dead_letters.values():
-        letters.add_row(
+        table.add_row(
             f"{letter['topic']}/{letter['partition']}@{letter['offset']}",
             str(letter["key"]),
             letter["reason_code"],
             letter["error"],
         )
-    console.print(letters)
+    return table
 
 
 def run_demo(
