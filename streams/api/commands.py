@@ -4,6 +4,7 @@ the same schemas and rules as a command read from ``credits.commands``."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -34,6 +35,21 @@ def build_command(
     The path names the account; ``type`` and ``issued_at`` are set here; ``command_id``
     is the caller's (to make a retried request idempotent) or ``new_id``.
     """
+    fields = _fields(body, account_id)
+    command = {
+        **fields,
+        "command_id": fields.get("command_id", new_id),
+        "account_id": account_id,
+        "type": command_type,
+        "issued_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    }
+    value = orjson.dumps(command)
+    _check(decoder, value, now)
+    return command["command_id"], value
+
+
+def _fields(body: bytes, account_id: str) -> dict[str, Any]:
+    """The body's fields: a JSON object that names no account but the path's."""
     try:
         fields = orjson.loads(body) if body else None
     except orjson.JSONDecodeError as error:
@@ -45,24 +61,20 @@ def build_command(
         raise BadCommand(
             f"account_id {named!r} in the body differs from {account_id!r} in the path"
         )
-    command = {
-        **fields,
-        "command_id": fields.get("command_id", new_id),
-        "account_id": account_id,
-        "type": command_type,
-        "issued_at": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-    }
-    value = orjson.dumps(command)
+    return fields
+
+
+def _check(decoder: Decoder, value: bytes, now: datetime) -> None:
+    """BadCommand unless the command passes the schema and the rules that do not depend on
+    the account's state. Its currency is checked when the command is applied: a mismatch
+    there is a dead letter with the reason."""
     try:
         item = TO_DOMAIN["command"](decoder.message("command", value, int(now.timestamp() * 1000)))
     except (InvalidMessage, MoneyError) as error:
         raise BadCommand(str(error)) from None
-    # The rules that do not depend on the account's state. Its currency is checked when
-    # the command is applied: a mismatch there is a dead letter with the reason.
     if isinstance(item, AddFunds):
         problem = not_positive("amount", item.amount)
     else:
         problem = not_positive("recharge_amount", item.recharge_amount)
     if problem:
         raise BadCommand(problem.reason)
-    return command["command_id"], value

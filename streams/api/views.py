@@ -1,174 +1,240 @@
 """HTTP views: the account view (answered by the worker that owns the account's
 partition, whichever worker the request reaches), every account (gathered from every
 worker), commands (validated, then published to credits.commands, like any admin tool's),
-liveness and readiness."""
+metrics, liveness and readiness.
+
+Each view is a Faust ``View`` given its collaborators when it is made; ``register`` makes
+them and adds them to the app's web server."""
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any, ClassVar
 
-import aiohttp
 import faust
 import orjson
-from faust.web import Request, Response, View
+from faust.web import Request, Response, View, Web
 from prometheus_client import CONTENT_TYPE_LATEST
-from yarl import URL
 
 from streams.api.account_view import account_view
-from streams.api.all_accounts import Incomplete, local_part, merge, partition_count
-from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand, build_command
+from streams.api.all_accounts import Incomplete
+from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand
+from streams.api.gather import EveryAccount, Group, LocalPart, Peers, Unavailable
+from streams.api.publish import CommandPublisher
 from streams.api.usage_view import usage_view
-from streams.domain import AccountState
-from streams.domain.usage import DAY, PERIODS, UsageWindows
+from streams.api.worker import AccountStore, Readiness
+from streams.domain.usage import DAY, PERIODS
 from streams.observe.metrics import Metrics
-from streams.pipeline.partitioning import account_partition
-from streams.pipeline.state import decode, decode_windows
 from streams.pipeline.tables import ACCOUNTS, USAGE_WINDOWS
 from streams.wire.decode import Decoder
 
 JSON = "application/json"
 
-# How long GET /accounts waits for each other worker's part.
-PEER_TIMEOUT = 5.0
+
+def _today() -> date:
+    return datetime.now(UTC).date()
 
 
-class Unavailable(Exception):
-    """A part of GET /accounts cannot be had now; str() says which and why."""
+class Page(View):
+    """A view with the path and name Faust's ``Web.add_view`` reads, and JSON replies."""
+
+    view_name: ClassVar[str]
+    view_path: ClassVar[str]
+
+    def reply(self, body: dict[str, Any], status: int = 200) -> Response:
+        return self.bytes(orjson.dumps(body), content_type=JSON, status=status)
+
+
+class AccountsPage(Page):
+    """GET /accounts: every account (``?scope=local``: those of this worker's partitions)."""
+
+    view_name = "all_accounts"
+    view_path = "/accounts"
+
+    def __init__(self, app: faust.App, web: Web, local: LocalPart, every: EveryAccount) -> None:
+        super().__init__(app, web)
+        self.local = local
+        self.every = every
+
+    async def get(self, request: Request) -> Response:
+        try:
+            if request.query.get("scope") == "local":
+                return self.reply(self.local.part())
+            return self.reply({"accounts": await self.every.accounts()})
+        except (Unavailable, Incomplete) as error:
+            return self.reply({"error": str(error)}, status=503)
+
+
+class CommandPage(Page):
+    """A command about the account in the path: 202 with its id once published, 400 with
+    the reason if the body is not a valid command."""
+
+    command_type: ClassVar[str]
+
+    def __init__(self, app: faust.App, web: Web, publisher: CommandPublisher) -> None:
+        super().__init__(app, web)
+        self.publisher = publisher
+
+    async def publish(self, request: Request, account_id: str) -> Response:
+        body = await request.read()
+        try:
+            command_id = await self.publisher.publish(self.command_type, account_id, body)
+        except BadCommand as error:
+            return self.reply({"error": str(error)}, status=400)
+        return self.reply({"command_id": command_id}, status=202)
+
+
+class FundsPage(CommandPage):
+    """POST /accounts/{account_id}/funds: an add_funds command."""
+
+    view_name = "Funds"
+    view_path = "/accounts/{account_id}/funds"
+    command_type = ADD_FUNDS
+
+    async def post(self, request: Request, account_id: str) -> Response:
+        return await self.publish(request, account_id)
+
+
+class AutoRechargePage(CommandPage):
+    """PUT /accounts/{account_id}/auto-recharge: a configure_auto_recharge command."""
+
+    view_name = "AutoRecharge"
+    view_path = "/accounts/{account_id}/auto-recharge"
+    command_type = CONFIGURE_AUTO_RECHARGE
+
+    async def put(self, request: Request, account_id: str) -> Response:
+        return await self.publish(request, account_id)
+
+
+class OwnerPage(Page):
+    """GET of a view of the account in the path, answered (``answer``) by the worker that
+    owns the account's partition of ``table``: Faust's ``table_route`` forwards the
+    request to that worker, or answers here if it is this one."""
+
+    def __init__(self, app: faust.App, web: Web, table: faust.Table, store: AccountStore) -> None:
+        super().__init__(app, web)
+        self.store = store
+        self.routed = app.table_route(table=table, match_info="account_id")(type(self).answer)
+
+    async def get(self, request: Request, account_id: str) -> Response:
+        return await self.routed(self, request, account_id)
+
+    async def answer(self, request: Request, account_id: str) -> Response:
+        raise NotImplementedError
+
+    def no_account(self, account_id: str) -> Response:
+        return self.reply({"error": f"no account {account_id!r}"}, status=404)
+
+
+class AccountPage(OwnerPage):
+    """GET /accounts/{account_id}: the account's state; 404 if there is no such account."""
+
+    view_name = "account"
+    view_path = "/accounts/{account_id}"
+
+    async def answer(self, request: Request, account_id: str) -> Response:
+        state = self.store.state(account_id)
+        if state is None:
+            return self.no_account(account_id)
+        return self.bytes(account_view(state), content_type=JSON)
+
+
+class UsagePage(OwnerPage):
+    """GET /accounts/{account_id}/usage?period=day|month: the account's usage windows."""
+
+    view_name = "usage"
+    view_path = "/accounts/{account_id}/usage"
+
+    def __init__(
+        self,
+        app: faust.App,
+        web: Web,
+        table: faust.Table,
+        store: AccountStore,
+        today: Callable[[], date] = _today,
+    ) -> None:
+        super().__init__(app, web, table, store)
+        self.today = today
+
+    async def answer(self, request: Request, account_id: str) -> Response:
+        period = request.query.get("period", DAY)
+        if period not in PERIODS:
+            return self.reply({"error": f"period must be day or month, got {period!r}"}, 400)
+        state = self.store.state(account_id)
+        if state is None:
+            return self.no_account(account_id)
+        windows = self.store.windows(account_id)
+        view = usage_view(account_id, state.currency, windows, period, self.today())
+        return self.bytes(view, content_type=JSON)
+
+
+class MetricsPage(Page):
+    """GET /metrics: the Prometheus exposition."""
+
+    view_name = "prometheus"
+    view_path = "/metrics"
+
+    def __init__(self, app: faust.App, web: Web, metrics: Metrics) -> None:
+        super().__init__(app, web)
+        self.metrics = metrics
+
+    async def get(self, request: Request) -> Response:
+        # In a header: aiohttp refuses a charset in content_type.
+        return self.bytes(self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class HealthPage(Page):
+    """GET /healthz: 200 while the worker serves HTTP at all."""
+
+    view_name = "healthz"
+    view_path = "/healthz"
+
+    async def get(self, request: Request) -> Response:
+        return self.reply({"status": "alive"})
+
+
+class ReadyPage(Page):
+    """GET /readyz: 200 if ready, else 503; the body says which condition is missing."""
+
+    view_name = "readyz"
+    view_path = "/readyz"
+
+    def __init__(self, app: faust.App, web: Web, readiness: Readiness) -> None:
+        super().__init__(app, web)
+        self.readiness = readiness
+
+    async def get(self, request: Request) -> Response:
+        body = self.readiness.state()
+        return self.reply(body, status=200 if body["ready"] else 503)
+
+
+def pages(
+    app: faust.App, decoder: Decoder, commands_topic: str, metrics: Metrics
+) -> list[Callable[[faust.App, Web], View]]:
+    """Each view's class with its collaborators: what ``Web.add_view`` calls with (app, web)."""
+    accounts, usage_windows = app.tables[ACCOUNTS], app.tables[USAGE_WINDOWS]
+    store = AccountStore(accounts, usage_windows)
+    readiness = Readiness(app)
+    group = Group(app, accounts)
+    local = LocalPart(group, store, readiness)
+    publisher = CommandPublisher(decoder, app, commands_topic)
+    return [
+        partial(AccountsPage, local=local, every=EveryAccount(group, local, Peers(app))),
+        partial(FundsPage, publisher=publisher),
+        partial(AutoRechargePage, publisher=publisher),
+        partial(AccountPage, table=accounts, store=store),
+        partial(UsagePage, table=usage_windows, store=store),
+        partial(MetricsPage, metrics=metrics),
+        HealthPage,
+        partial(ReadyPage, readiness=readiness),
+    ]
 
 
 def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Metrics) -> None:
-    accounts = app.tables[ACCOUNTS]
-    usage_windows = app.tables[USAGE_WINDOWS]
-    changelog = accounts.changelog_topic.get_topic_name()
-
-    def readiness() -> dict[str, bool]:
-        recovered = app.tables.recovery.completed.is_set()
-        assigned = bool(app.consumer.assignment())
-        ready = recovered and assigned and not app.rebalancing
-        return {"ready": ready, "tables_recovered": recovered, "partitions_assigned": assigned}
-
-    def owners() -> dict[str, dict[str, list[int]]]:
-        """Worker URL -> its partitions of the accounts table, as the group assigned them."""
-        return app.router.table_metadata(ACCOUNTS)
-
-    def local_accounts() -> dict[str, Any]:
-        """The accounts of the partitions this worker owns (not its standby copies)."""
-        if not readiness()["ready"]:
-            raise Unavailable(f"{app.conf.canonical_url} is not ready (see its /readyz)")
-        count = partition_count(owners(), changelog)
-        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == changelog}
-        stored = list(accounts.data.items())  # a copy: the stage may write meanwhile
-        return local_part(stored, lambda key: account_partition(key, count), owned)
-
-    async def part_of(worker: str) -> dict[str, Any]:
-        if worker == str(app.conf.canonical_url):
-            return local_accounts()
-        url = URL(worker).with_path("/accounts").with_query(scope="local")
-        try:
-            async with app.http_client.get(
-                url, timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT)
-            ) as response:
-                body = orjson.loads(await response.read())
-        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as error:
-            raise Unavailable(f"{worker} did not answer: {error!r}") from None
-        if response.status != 200:
-            raise Unavailable(f"{worker} answered {response.status}: {body.get('error')}")
-        return body
-
-    async def every_account() -> list[dict[str, Any]]:
-        assigned = owners()
-        count = partition_count(assigned, changelog)
-        workers = list(assigned)
-        parts = await asyncio.gather(*(part_of(worker) for worker in workers))
-        return merge(dict(zip(workers, parts, strict=True)), count)
-
-    @app.page("/accounts")
-    async def all_accounts(web: View, request: Request) -> Response:
-        """Every account (``?scope=local``: only those of this worker's partitions)."""
-        try:
-            if request.query.get("scope") == "local":
-                return _json(web, local_accounts())
-            return _json(web, {"accounts": await every_account()})
-        except (Unavailable, Incomplete) as error:
-            return _json(web, {"error": str(error)}, status=503)
-
-    async def publish(web: View, request: Request, command_type: str, account_id: str) -> Response:
-        """Validate the body as a command, publish it to credits.commands; 202 with its id."""
-        try:
-            command_id, value = build_command(
-                decoder,
-                command_type,
-                account_id,
-                await request.read(),
-                datetime.now(UTC),
-                new_id=f"api-{uuid.uuid4()}",
-            )
-        except BadCommand as error:
-            return _json(web, {"error": str(error)}, status=400)
-        await app.producer.send_and_wait(
-            commands_topic, account_id.encode(), value, None, None, None
-        )
-        return _json(web, {"command_id": command_id}, status=202)
-
-    @app.page("/accounts/{account_id}/funds")
-    class Funds(View):
-        async def post(self, request: Request, account_id: str) -> Response:
-            return await publish(self, request, ADD_FUNDS, account_id)
-
-    @app.page("/accounts/{account_id}/auto-recharge")
-    class AutoRecharge(View):
-        async def put(self, request: Request, account_id: str) -> Response:
-            return await publish(self, request, CONFIGURE_AUTO_RECHARGE, account_id)
-
-    def stored_state(account_id: str) -> AccountState | None:
-        stored = accounts.get(account_id.encode())
-        return None if stored is None else decode(stored)[0]
-
-    @app.page("/accounts/{account_id}")
-    @app.table_route(table=accounts, match_info="account_id")
-    async def account(web: View, request: Request, account_id: str) -> Response:
-        state = stored_state(account_id)
-        if state is None:
-            return _no_account(web, account_id)
-        return web.bytes(account_view(state), content_type=JSON)
-
-    @app.page("/accounts/{account_id}/usage")
-    @app.table_route(table=usage_windows, match_info="account_id")
-    async def usage(web: View, request: Request, account_id: str) -> Response:
-        period = request.query.get("period", DAY)
-        if period not in PERIODS:
-            return _json(web, {"error": f"period must be day or month, got {period!r}"}, 400)
-        state = stored_state(account_id)
-        if state is None:
-            return _no_account(web, account_id)
-        stored_windows = usage_windows.get(account_id.encode())
-        windows = decode_windows(stored_windows)[0] if stored_windows else UsageWindows()
-        today = datetime.now(UTC).date()
-        return web.bytes(
-            usage_view(account_id, state.currency, windows, period, today), content_type=JSON
-        )
-
-    @app.page("/metrics")
-    async def prometheus(web: View, request: Request) -> Response:
-        # In a header: aiohttp refuses a charset in content_type.
-        return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    @app.page("/healthz")
-    async def healthz(web: View, request: Request) -> Response:
-        return _json(web, {"status": "alive"})
-
-    @app.page("/readyz")
-    async def readyz(web: View, request: Request) -> Response:
-        body = readiness()
-        return _json(web, body, status=200 if body["ready"] else 503)
-
-
-def _no_account(web: View, account_id: str) -> Response:
-    return _json(web, {"error": f"no account {account_id!r}"}, status=404)
-
-
-def _json(web: View, body: dict, status: int = 200) -> Response:
-    return web.bytes(orjson.dumps(body), content_type=JSON, status=status)
+    # Web.add_view makes the view itself, as view_cls(app, web), and Faust has no public
+    # way to give it more constructor arguments: each page here is its class with the
+    # rest bound. add_view reads view_path and view_name from the view it made.
+    for page in pages(app, decoder, commands_topic, metrics):
+        app.web.add_view(page)  # type: ignore[arg-type]
