@@ -1,5 +1,8 @@
 """Stop workers at random moments: no minute is lost, none charged twice, no card twice.
 
+Each stop lands mid-stream, and the test checks that it did: the victim had applied inputs
+(its `credits_events_applied_total`) and inputs were still waiting for the ledger.
+
 Seeded: `--crash-seed N` replays a run. Its length is set by `--crash-events`,
 `--crash-accounts`, `--crash-kills` and `--crash-workers`; the defaults are the short run
 CI makes, the README gives the longer one for release checks.
@@ -8,15 +11,144 @@ CI makes, the README gives the longer one for release checks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import random
 import time
+from dataclasses import dataclass
 
+import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.books import Run, traffic
 from tests.fixtures.broker import Kafka, announce
-from tests.fixtures.load import generate
+from tests.fixtures.load import Load, generate
+from tests.fixtures.outputs import OutputReader
+from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import WorkerProcess, Workers
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One stop, as seen just before the signal: what the victim had done, what was left."""
+
+    victim: str
+    applied: int  # inputs the victim had applied (credits_events_applied_total, last read)
+    victim_lag: int  # messages in the victim's partitions it had not processed (last read)
+    in_ledger: int  # the load's inputs in the ledger, of `expected`
+    backlog: int  # the load's inputs not in the ledger yet: expected - in_ledger
+
+    def __str__(self) -> str:
+        return (
+            f"{self.victim}: applied {self.applied}, own lag {self.victim_lag}, "
+            f"ledger {self.in_ledger}, backlog {self.backlog}"
+        )
+
+
+class Scrapes:
+    """Reads each live worker's /metrics over and over in the background, each worker on its
+    own (a busy worker answers late), and keeps the latest answer of each: a stop need not
+    wait for an answer before it strikes."""
+
+    def __init__(self, session: aiohttp.ClientSession, live: list[WorkerProcess]) -> None:
+        self.session, self.live = session, live
+        self.latest: dict[str, dict[str, float]] = {}  # worker name -> its samples
+
+    def applied(self, worker: WorkerProcess) -> int:
+        return int(self.latest.get(worker.name, {}).get("credits_events_applied_total", 0))
+
+    def lag(self, worker: WorkerProcess) -> int:
+        """Messages in the worker's partitions it had not processed, at its last answer."""
+        return int(self.latest.get(worker.name, {}).get("credits_consumer_lag", 0))
+
+    async def run(self) -> None:
+        readers: dict[str, asyncio.Task] = {}
+        try:
+            while True:
+                for worker in list(self.live):
+                    if worker.name not in readers:
+                        readers[worker.name] = asyncio.create_task(self._read(worker))
+                await asyncio.sleep(0.05)
+        finally:
+            for reader in readers.values():
+                reader.cancel()
+            await asyncio.gather(*readers.values(), return_exceptions=True)
+
+    async def _read(self, worker: WorkerProcess) -> None:
+        while worker in self.live:
+            samples = await self._scrape(worker)
+            if samples:
+                self.latest[worker.name] = samples
+            await asyncio.sleep(0.05)
+
+    async def _scrape(self, worker: WorkerProcess) -> dict[str, float]:
+        """Each sample name summed over its labels; {} while the worker does not answer."""
+        url = f"http://127.0.0.1:{worker.env['STREAMS_WEB_PORT']}/metrics"
+        try:
+            async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+                if response.status != 200:
+                    return {}
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError):
+            return {}
+        samples: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
+        return samples
+
+
+def _in_ledger(outputs: OutputReader, expected: set[str]) -> int:
+    """How many of the load's ledger-writing inputs the ledger has (read_committed)."""
+    return len(expected & {entry["source_id"] for entry in outputs.of("credits.ledger")})
+
+
+# The most inputs a stage takes in one batch (BATCH_MAX of the pipeline's stages): a worker
+# may apply this many between two looks at the ledger, the ledger grows by up to this much
+# per worker at once.
+BATCH = 1000
+
+
+async def _stop_point(
+    scrapes: Scrapes,
+    live: list[WorkerProcess],
+    outputs: OutputReader,
+    expected: set[str],
+    target: int,
+    stops_left: int,
+) -> list[WorkerProcess]:
+    """Wait for a moment to stop a worker; the live workers that may be stopped then.
+
+    A worker may be stopped once it has applied inputs and its last /metrics showed messages
+    it had not processed yet. The moment: once `target` of `expected` are in the ledger, or
+    at once if what is left could be applied before each stop left had its turn (a round of
+    full batches, one per worker, per stop): waiting for the target could outlast the load.
+    If the load is all in the ledger, every live worker that applied inputs, so that the stop
+    is made and recorded with nothing left, and fails the test."""
+    candidates: list[WorkerProcess] = []
+
+    def busy(worker: WorkerProcess) -> bool:
+        return scrapes.applied(worker) > 0 and scrapes.lag(worker) > 0
+
+    async def ready() -> bool:
+        in_ledger = _in_ledger(outputs, expected)
+        left = len(expected) - in_ledger
+        if left == 0:
+            candidates[:] = [w for w in live if scrapes.applied(w) > 0] or list(live)
+            return True
+        candidates[:] = [worker for worker in live if busy(worker)]
+        near_end = left <= BATCH * len(live) * stops_left
+        return bool(candidates) and (near_end or in_ledger >= target)
+
+    await wait_until(
+        ready,
+        timeout=120,
+        what=f"{target} of the load's inputs in the ledger and a live worker that applied "
+        "inputs and has more to process",
+        every=0.05,
+    )
+    return candidates
 
 
 async def _chaos(
@@ -26,22 +158,52 @@ async def _chaos(
     rng: random.Random,
     kills: int,
     how: str,
-) -> int:
-    """Stop a random live worker (SIGKILL, or SIGTERM and a bounded wait for it to exit),
-    and start a new one a moment later; `kills` times. The pauses are the chaos itself."""
-    done = 0
-    for round_ in range(kills):
-        await asyncio.sleep(rng.uniform(1.0, 4.0))
-        victim = rng.choice(live)
-        live.remove(victim)  # first, so that the supervisor leaves it alone
-        if how == "sigkill":
-            victim.kill()
-        else:
-            assert await asyncio.to_thread(victim.stop, 30.0) == 0, f"{victim.name} on SIGTERM"
-        done += 1
-        await asyncio.sleep(rng.uniform(0.2, 2.0))
-        live.append(workers.start("streams worker", env, name=f"{victim.name}-r{round_}"))
-    return done
+    load: Load,
+    outputs: OutputReader,
+) -> list[Stop]:
+    """Stop a random live worker that applied inputs and has more to process (SIGKILL, or
+    SIGTERM and a bounded wait for it to exit), and start a new one a moment later; `kills`
+    times. Each stop aims at a random point, 20-80 % into its share of what the load has left
+    (shared evenly by the stops left and the run after the last one); see `_stop_point`. The
+    pause before the replacement starts is the chaos itself."""
+    expected = set(load.charges) | load.funds_commands  # the inputs that write the ledger
+    stops: list[Stop] = []
+    async with aiohttp.ClientSession() as session:
+        scrapes = Scrapes(session, live)
+        scraping = asyncio.create_task(scrapes.run())
+        try:
+            for round_ in range(kills):
+                now = _in_ledger(outputs, expected)
+                share = (len(expected) - now) / (kills - round_ + 1)
+                target = now + math.ceil(share * rng.uniform(0.2, 0.8))
+                candidates = await _stop_point(
+                    scrapes, live, outputs, expected, target, kills - round_
+                )
+                victim = rng.choice(candidates)
+                in_ledger = _in_ledger(outputs, expected)  # just before the signal
+                live.remove(victim)  # first, so that the supervisor leaves it alone
+                if how == "sigkill":
+                    victim.kill()
+                else:
+                    assert await asyncio.to_thread(victim.stop, 30.0) == 0, (
+                        f"{victim.name} on SIGTERM"
+                    )
+                stops.append(
+                    Stop(
+                        victim=victim.name,
+                        applied=scrapes.applied(victim),
+                        victim_lag=scrapes.lag(victim),
+                        in_ledger=in_ledger,
+                        backlog=len(expected) - in_ledger,
+                    )
+                )
+                await asyncio.sleep(rng.uniform(0.2, 2.0))
+                live.append(workers.start("streams worker", env, name=f"{victim.name}-r{round_}"))
+        finally:
+            scraping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scraping
+    return stops
 
 
 @pytest.mark.chaos
@@ -66,18 +228,28 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
         traffic(run, seed, linger_ms=10) as sent,
         workers.supervised(live, env) as supervisor,
     ):
-        chaos = asyncio.create_task(_chaos(workers, live, env, random.Random(seed), kills, how))
         await sent.send(load.commands)
         await sent.send(load.usage)
-        stopped = await chaos
+        # All sent: from here what is not in the ledger is input in Kafka not yet applied.
+        stops = await _chaos(
+            workers, live, env, random.Random(seed), kills, how, load, sent.outputs
+        )
+        announce(
+            request.config, f"crash test ({guarantee}, {how}) stops: " + "; ".join(map(str, stops))
+        )
         await sent.settle(load)
     elapsed = time.monotonic() - started
     books = sent.check_books(load)
+    # Each stop hit a worker that had applied inputs, while inputs were still unapplied.
+    assert len(stops) == kills
+    assert all(stop.applied > 0 and stop.backlog > 0 for stop in stops), (
+        "a stop did not land mid-stream: " + "; ".join(map(str, stops))
+    )
     announce(
         request.config,
         f"crash test ({guarantee}, {how}, seed {seed}): {len(load.usage)} usage events and "
         f"{len(load.commands)} commands over {len(load.funds)} accounts, {len(live)} workers, "
-        f"{stopped} stopped and replaced; {books.requests} recharge requests "
+        f"{len(stops)} stopped and replaced; {books.requests} recharge requests "
         f"({books.declined} declined); {books.repeated_outputs} repeated outputs seen and "
         f"dropped by id; {len(supervisor.restarts)} restarted after exiting on their own "
         f"{supervisor.restarts}; {elapsed:.1f} s, "
