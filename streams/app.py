@@ -61,6 +61,7 @@ def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
         WorkerState(
             lag=app.consumer.lag,
             tables_recovered=app.tables.recovery.completed.is_set,
+            records_recovered=lambda: app.tables.recovery.recovered,
         )
     )
     views.register(app, decoder, settings.topic(COMMANDS), metrics)

@@ -5,11 +5,34 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Literal, get_args, get_origin
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(low: int, high: int) -> object:
+    """Seconds, from a setting written with its unit ("90s", "15m", "1h", "30d") between
+    ``low`` and ``high`` seconds, and written back as "<n>s" for a child process."""
+
+    def seconds(value: object) -> int:
+        text = f"{value}s" if isinstance(value, int) else str(value)
+        if text[-1:] not in _UNIT_SECONDS or not text[:-1].isdigit():
+            raise ValueError("not a duration")
+        found = int(text[:-1]) * _UNIT_SECONDS[text[-1]]
+        if not low <= found <= high:
+            raise ValueError("out of range")
+        return found
+
+    return Annotated[
+        int,
+        BeforeValidator(seconds),
+        PlainSerializer(lambda value: f"{value}s", return_type=str),
+    ]
+
 
 _BROKER_URL = r"^kafka://[A-Za-z0-9._-]+:\d{1,5}(;[A-Za-z0-9._-]+:\d{1,5})*$"
 _NAME = "letters, digits, '.', '_' and '-'"
@@ -25,6 +48,7 @@ _ACCEPTED = {
     "app_id": f"expected one or more of {_NAME}",
     "topic_prefix": f"expected {_NAME} (or nothing)",
     "cache_dir": "expected a directory (created if missing)",
+    "dedupe_window": "expected a duration from 1m to 3650d with its unit: s, m, h or d, e.g. 30d",
 }
 
 
@@ -84,6 +108,16 @@ class Settings(BaseSettings):
         le=10_485_760,
         description="largest dead letter, in bytes: a longer original payload is truncated "
         "(keep it below the dead-letter topic's max.message.bytes)",
+    )
+    store: Literal["rocksdb", "memory"] = Field(
+        "rocksdb",
+        description="where a worker keeps its tables: rocksdb, on disk under data_dir "
+        "(a restart reads only the changelog written since), or memory",
+    )
+    dedupe_window: _duration(60, 3650 * 86400) = Field(  # type: ignore[valid-type]
+        30 * 86400,
+        description="how long an input's id is remembered, in input time; an older input "
+        "is refused as too_late",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     cache_dir: Path = Field(

@@ -10,6 +10,10 @@ again after its cause was fixed.
 Where an input sits in the account's log (its offset) tells a repeat from a replay: the
 same record read again after a crash, before the state that applied it was stored, is
 applied again from the same state, with the same outputs.
+
+Ids are remembered for the dedupe window (``window.py``): an input older than the window
+is refused as too late, and a remembered id whose day has left the window counts as
+forgotten, even while its record is still on its way out.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from streams.domain.inputs import (
 )
 from streams.domain.outputs import Output, Refusal
 from streams.domain.ratecard import RateCard
+from streams.domain.window import DedupeWindow, time_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +50,13 @@ class Arrival:
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """What is remembered of an applied input: where it was first applied, and its digest
-    (None for a record kept before digests, taken as the same content)."""
+    """What is remembered of an applied input: where it was first applied, its digest
+    (None for a record kept before digests, taken as the same content) and the day of its
+    time (None for a record kept before the window, never forgotten)."""
 
     offset: int
     digest: int | None
+    day: str | None = None
 
 
 @dataclass(slots=True)
@@ -69,25 +76,35 @@ def apply_once(
     *,
     rate_card: RateCard,
     default_currency: str,
+    window: DedupeWindow,
+    stream_time: str | None,
 ) -> AppliedOnce:
     """Apply the arrivals in order, each id once; ``seen(id_key)`` is what was remembered
-    before this call. ``state`` is left as it was."""
+    before this call, ``stream_time`` the newest input time of the account's partition
+    before it. ``state`` is left as it was."""
     account = Account(state, account_id, rate_card, default_currency)
     result = AppliedOnce(account.state, account.outputs)
     remembered = result.remembered
+    kept_from = "" if stream_time is None else window.first_day_kept(stream_time)
     for index, arrival in enumerate(arrivals):
         item = arrival.item
-        key, digest = id_key(item), digest_of(item)
+        key, digest, at = id_key(item), digest_of(item), time_of(item)
         first = remembered.get(key) or seen(key)
-        if first is not None and first.offset < arrival.offset:
-            if first.digest is None or first.digest == digest:
-                result.repeats.append(index)
-            else:
-                result.refused[index] = conflict(item, first)
-            continue
+        if first is None or first.offset < arrival.offset:  # not this very record again
+            if first is not None and first.day is not None and first.day < kept_from:
+                first = None  # forgotten: its day has left the window
+            if window.too_late(at, stream_time):
+                result.refused[index] = too_late(item, window, stream_time)
+                continue
+            if first is not None:
+                if first.digest is None or first.digest == digest:
+                    result.repeats.append(index)
+                else:
+                    result.refused[index] = conflict(item, first)
+                continue
         refusal = account.take(item)
         if refusal is None:
-            remembered[key] = Seen(arrival.offset, digest)
+            remembered[key] = Seen(arrival.offset, digest, at[:10])
         else:
             result.refused[index] = refusal
     result.state = account.state
@@ -132,6 +149,16 @@ _CONTENT = {
     kind: attrgetter(*(f.name for f in fields(kind)))
     for kind in (CallUsage, ConferenceUsage, AddFunds, ConfigureAutoRecharge, RechargeResult)
 }
+
+
+def too_late(item: Input, window: DedupeWindow, stream_time: str | None) -> Refusal:
+    name, value = id_of(item)
+    return Refusal(
+        "too_late",
+        f"{name} {value} at {time_of(item)} is older than the dedupe window ({window}) "
+        f"before the newest input time of its partition, {stream_time}: it could repeat "
+        "an input whose id is forgotten",
+    )
 
 
 def conflict(item: Input, first: Seen) -> Refusal:

@@ -50,7 +50,7 @@ class Refusal:
 
     The codes are the contract's ``reason_code`` of a dead letter: "no_rate",
     "currency_mismatch", "not_positive", "unknown_request", "settled_request",
-    "balance_limit", "conflicting_duplicate".
+    "balance_limit", "conflicting_duplicate", "too_late".
     """
 
     code: str

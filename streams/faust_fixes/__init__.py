@@ -12,14 +12,15 @@ changes any of it.
 - ``MarkerAwareTables`` (recovery.py): table recovery that ends at transaction markers.
 - ``AckedStream`` (stream.py): acks of Faust agents through the consumer's checks.
 - ``QuietWorker``, ``DrainingWorker`` (worker.py): no spinner; SIGTERM drains.
-- ``store_reader`` (stores.py): table lookups through the memory store's dict.
+- ``PartitionedStore``, ``store_url``, ``table_state`` (stores.py): the tables' store,
+  partition stores with their changelog offsets (``streams/state``).
 - ``exit_now``, ``exit_for_redelivery`` (exit.py): leaving without Faust's shutdown.
 """
 
 from streams.faust_fixes.app import MeteringApp
 from streams.faust_fixes.consumer import ProcessedOnlyConsumer
 from streams.faust_fixes.exit import EXIT_FOR_REDELIVERY, exit_for_redelivery, exit_now
-from streams.faust_fixes.stores import store_reader
+from streams.faust_fixes.stores import store_url, table_state
 from streams.faust_fixes.worker import DrainingWorker, QuietWorker
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "QuietWorker",
     "exit_for_redelivery",
     "exit_now",
-    "store_reader",
+    "store_url",
+    "table_state",
 ]

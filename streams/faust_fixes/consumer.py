@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka import TopicPartition as KafkaTopicPartition
 from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import aiokafka as aiokafka_driver
@@ -40,6 +40,7 @@ from mode import ServiceT
 from mode.utils.futures import notify
 
 from streams.faust_fixes.exit import exit_for_redelivery
+from streams.faust_fixes.stores import kept_here
 from streams.pipeline.inbox import Inbox
 from streams.pipeline.progress import PartitionProgress
 
@@ -62,6 +63,7 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         self._rewound_at: dict[TP, int] = {}  # where the last seek back went, per partition
         self._committed_elsewhere: set[str] = set()  # topics whose offsets go in transactions
         self._inboxes: dict[str, Inbox] = {}  # topics whose messages go to a stage in runs
+        self._changelogs: set[str] = set()  # topics whose runs go to the table recovery
         self._assignment_hooks: list[Callable[[set[TP]], Awaitable[None]]] = []
         # Held by the fetch loop from a fetch until its messages are handed over, and by
         # every seek: a fetch never returns messages from before a seek that ran meanwhile.
@@ -70,7 +72,8 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
     def hand_runs_to(self, topics: Iterable[str], inbox: Inbox) -> None:
         """Hand the messages of ``topics`` to ``inbox``, a fetched run at a time.
 
-        Other topics (table changelogs, Faust agents) keep Faust's per-message hand-over.
+        Changelogs of tables in this project's store go to the recovery a run at a time;
+        other topics (Faust agents, other tables) keep Faust's per-message hand-over.
         """
         for topic in topics:
             self._inboxes[topic] = inbox
@@ -79,14 +82,15 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
         """Faust's fetch loop, with each partition's run for a stage put in one step.
 
         Replaces: ``faust.transport.consumer.Consumer._drain_messages``, which hands every
-        message over on its own (most of the worker's time), and logs a crash of itself
-        while the worker stays in the group fetching nothing.
+        message over on its own (most of the worker's time, and most of a recovery's), and
+        logs a crash of itself while the worker stays in the group fetching nothing.
         """
         consumer_stopped = self._stopped.is_set
         fetcher_stopped = fetcher._stopped.is_set  # type: ignore[attr-defined]
         inboxes = self._inboxes
         app = self.app
-        to_message = self._to_message
+        # The changelogs of this project's tables: their runs go to the recovery whole.
+        self._changelogs = {t.changelog_topic_name for t in app.tables.values() if kept_here(t)}
         try:
             while not (consumer_stopped() or fetcher_stopped()):
                 for inbox in inboxes.values():
@@ -101,16 +105,8 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
                         if app.consumer_generation_id != generation or not self.flow_active:
                             break
                         paused = active is not None and tp not in active
-                        if paused and tp not in self._buffered_partitions:
-                            continue
-                        inbox = inboxes.get(tp.topic)
-                        if inbox is None:
-                            for record in fetched:
-                                await self._hand_over_one(to_message(tp, record))
-                            continue
-                        run = [to_message(tp, record) for record in fetched]
-                        await self._check_continuity(tp, run)
-                        inbox.put(run)
+                        if not paused or tp in self._buffered_partitions:
+                            await self._hand_over_run(tp, fetched)
         except self.consumer_stopped_errors:
             if not self.transport.app.should_stop:
                 raise
@@ -121,6 +117,20 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
             # Faust would log the fetcher as crashed and keep the worker in the group,
             # holding its partitions and fetching nothing, for good.
             exit_for_redelivery("fetching from Kafka failed", error=error)
+
+    async def _hand_over_run(self, tp: TP, fetched: list[ConsumerRecord]) -> None:
+        """A partition's fetched records to the recovery, a stage's inbox, or Faust."""
+        if tp.topic in self._changelogs:
+            self.app.tables.recovery.apply_run(tp, fetched)
+            return
+        inbox = self._inboxes.get(tp.topic)
+        if inbox is None:
+            for record in fetched:
+                await self._hand_over_one(self._to_message(tp, record))
+            return
+        run = [self._to_message(tp, record) for record in fetched]
+        await self._check_continuity(tp, run)
+        inbox.put(run)
 
     async def _hand_over_one(self, message: Message) -> None:
         """Faust's own hand-over of one message, for topics without an inbox (changelogs)."""

@@ -12,6 +12,10 @@ consumer read past the end while its table is short of it is either done (only m
 or aborted writes, remain: read_committed skips them) or was dropped records on their
 way, and then it reads them again.
 
+Records are applied a fetched run at a time (``apply_run``), not one by one: Faust hands
+each changelog record over on its own (a Faust message, an event, a queue, a wait with a
+timeout, its own task per record), about 6,000 records a second here.
+
 An end must also belong to the recovery it ends. Faust signals it whenever no partition
 has records left, which is also true in the moment after a rebalance revoked every
 partition and before the new highwaters are read; the next recovery then found the signal
@@ -26,13 +30,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Set
+from collections.abc import Sequence, Set
 
 from aiokafka.errors import IllegalStateError
+from aiokafka.structs import ConsumerRecord
 from faust.tables import TableManager
 from faust.tables.recovery import Recovery
 from faust.types import TP, ConsumerT
 from mode import Service
+
+from streams.faust_fixes.stores import table_state
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +48,40 @@ MARKER_CHECK_SECONDS = 0.5
 
 
 class MarkerAwareRecovery(Recovery):
-    """Faust's table recovery, ended by ``_end_at_markers`` as the module says."""
+    """Faust's table recovery, fed by ``apply_run`` and ended by ``_end_at_markers`` as the
+    module says."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.recovered: Counter[str] = Counter()  # changelog records applied, by table
+
+    def apply_run(self, tp: TP, records: Sequence[ConsumerRecord]) -> None:
+        """Apply a fetched run of a changelog partition to its table in one write.
+
+        Replaces: the per-record loop of ``Recovery._slurp_changelogs`` (fed through the
+        conductor and ``TableManager.changelog_queue``), for the tables of this project's
+        store; like it, it skips what was applied, moves the partition's offset, and
+        signals the end of a recovery when nothing is left.
+        """
+        offsets = self.active_offsets if tp in self.active_tps else self.standby_offsets
+        table = self.tp_to_table.get(tp)
+        state = None if table is None else table_state(table)
+        if tp not in offsets or state is None or tp.partition not in state.partitions:
+            return  # revoked meanwhile
+        applied = -1 if offsets[tp] is None else offsets[tp]
+        changes = {r.key: r.value for r in records if r.offset > applied}
+        if not changes:
+            return
+        last = records[-1].offset
+        state.write(tp.partition, changes, last)
+        offsets[tp] = last
+        self.recovered[table.name] += sum(1 for r in records if r.offset > applied)
+        if self.in_recovery and not self.need_recovery():
+            self.flush_buffers()
+            self._set_recovery_ended()
+            self.signal_recovery_end.set()
+        if not self.tables.standbys_ready and not self.standby_remaining_total():
+            self.tables.on_standbys_ready()
 
     def _set_recovery_started(self) -> None:
         """Extends: ``Recovery._set_recovery_started``, clearing an earlier end signal."""

@@ -88,6 +88,11 @@ UPSTREAM = (
     _entry(_RECOVERY + "_set_recovery_ended", "84badf3f2cfe0d02", "_check_partition_ends"),
     _entry(_RECOVERY + "_seek_offsets", "19598ca63d94d250", "_seek_offsets, extended"),
     _entry("faust.tables.manager:TableManager.recovery", "f0bf5de78b4c3d23", "replaced"),
+    _entry(_RECOVERY + "_slurp_changelogs", "7825c7e50f766d5a", "apply_run does its work"),
+    _entry(_RECOVERY + "_add", "1584a197b11bf835", "starts from the store's persisted_offset"),
+    _entry(_RECOVERY + "_build_offsets", "27eec86be06cb51f", "apply_run: offsets it sets"),
+    _entry(_RECOVERY + "need_recovery", "fd1dc345b5d5e121", "apply_run ends a recovery"),
+    _entry(_RECOVERY + "standby_remaining_total", "15bd44e3a39bb01f", "apply_run: standbys"),
     # AckedStream (stream.py), MeteringApp (app.py)
     _entry("faust.streams:Stream.__aiter__", "e815c0e831f1d2cc", "replaced"),
     _entry("faust.streams:Stream._py_aiter", "3a48ee257a65435b", "AckedStream uses it"),
@@ -96,8 +101,28 @@ UPSTREAM = (
     _entry("faust.worker:Worker.__init__", "25a4d782432f0968", "QuietWorker: the spinner"),
     _entry("mode.worker:Worker._on_sigterm", "6b99528ef557db1d", "replaced"),
     _entry("mode.worker:Worker._on_sigint", "25334ac514b211b2", "replaced"),
-    # store_reader (stores.py)
-    _entry("faust.stores.memory:Store", "83ceb1145af05eae", "store_reader reads its dict"),
+    # PartitionedStore (stores.py)
+    _entry("faust.stores.base:Store.__init__", "d1705e3cfe39e787", "PartitionedStore's base"),
+    _entry(
+        "faust.tables.base:Collection._new_store_by_url",
+        "343a8125107d3f69",
+        "builds PartitionedStore from the streams:// URL",
+    ),
+    _entry(
+        "faust.tables.base:Collection.apply_changelog_batch",
+        "b980a78d3ae9b1e8",
+        "PartitionedStore.apply_changelog_batch",
+    ),
+    _entry(
+        "faust.tables.manager:TableManager.on_rebalance",
+        "2d2c23a07bf54328",
+        "PartitionedStore.on_rebalance, before the recovery reads its offsets",
+    ),
+    _entry(
+        "mode.utils.imports:FactoryMapping._finalize",
+        "7326bf552151ddef",
+        "finds the faust.stores entry point",
+    ),
 )
 
 

@@ -6,10 +6,12 @@ Lag, assignment and table recovery are read when scraped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
+import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 # Seconds from the oldest input of a batch arriving in Kafka to the batch's writes
@@ -65,15 +67,18 @@ class Metrics:
 
 
 class WorkerState(Collector):
-    """Consumer lag per partition, assigned partitions, and whether tables are recovered."""
+    """Consumer lag per partition, assigned partitions, whether tables are recovered, and
+    how many changelog records their recoveries read."""
 
     def __init__(
         self,
         lag: Callable[[], Iterable[tuple[str, int, int | None]]],
         tables_recovered: Callable[[], bool],
+        records_recovered: Callable[[], Mapping[str, int]],
     ) -> None:
         self._lag = lag
         self._tables_recovered = tables_recovered
+        self._records_recovered = records_recovered
 
     def describe(self) -> list:
         return []  # figures change with the assignment: not checked at registration
@@ -101,3 +106,29 @@ class WorkerState(Collector):
             "1 once this worker's tables are recovered from their changelogs, else 0",
             value=1 if self._tables_recovered() else 0,
         )
+        recovered = CounterMetricFamily(
+            "credits_changelog_records_recovered",
+            "Changelog records read into this worker's tables since it started (recoveries "
+            "and standby copies), by table",
+            labels=["table"],
+        )
+        for table, count in sorted(self._records_recovered().items()):
+            recovered.add_metric([table], count)
+        yield recovered
+
+
+async def scrape_totals(session: aiohttp.ClientSession, url: str) -> dict[str, float]:
+    """A worker's /metrics at ``url``, each sample name summed over its labels; {} while
+    the worker does not answer (for the benchmark and the tests)."""
+    try:
+        async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+            if response.status != 200:
+                return {}
+            text = await response.text()
+    except (aiohttp.ClientError, TimeoutError):
+        return {}
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[sample.name] = found.get(sample.name, 0.0) + sample.value
+    return found

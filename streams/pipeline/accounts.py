@@ -1,9 +1,10 @@
 """Stage 2: apply each account's inputs to its state, in the order of its partition.
 
-A batch of records from the account-inputs topic becomes, per account, one call of the
-pure domain ``apply_once`` and one state write. ``AccountBatch.plan`` does the work
-without touching Kafka; the stage sends what it returns (see docs/idempotency.md for the
-order that makes redelivery safe).
+A partition's batch of records from the account-inputs topic becomes, per account, one
+call of the pure domain ``apply_once`` and one state write, and for the partition its
+dedupe window's records. ``AccountBatch.plan`` does the work without touching Kafka; the
+stage sends what it returns (see docs/idempotency.md for the order that makes redelivery
+safe).
 
 Planning never raises for what an input holds: when an account's inputs fail together,
 they are planned again one at a time, in order, and one that fails on its own goes to
@@ -33,10 +34,13 @@ from streams.domain import (
 from streams.domain.dedupe import AppliedOnce, id_of
 from streams.domain.outputs import Refusal
 from streams.domain.usage import UsageWindows, record_usage
+from streams.domain.window import DedupeWindow, newest_of, time_of
 from streams.pipeline import state as state_codec
+from streams.pipeline.dedupe_window import PartitionWindow
 from streams.pipeline.partitioning import SEPARATOR
 from streams.pipeline.records import Origin, Record
 from streams.pipeline.topics import DEAD_LETTER
+from streams.state import PartitionStore
 from streams.wire import encode
 from streams.wire.dead_letter import INTERNAL_ERROR, DeadLetters, describe_defect
 from streams.wire.decode import TO_DOMAIN
@@ -44,23 +48,34 @@ from streams.wire.decode import TO_DOMAIN
 log = logging.getLogger(__name__)
 
 Lookup = Callable[[bytes], bytes | None]
-
-
 Send = tuple[str, bytes, bytes]  # topic, key, value
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionTables:
+    """The tables' stores of one partition."""
+
+    accounts: PartitionStore
+    seen_inputs: PartitionStore
+    usage_windows: PartitionStore
 
 
 @dataclass(slots=True)
 class Plan:
-    """What one batch produces, in the order it must reach Kafka."""
+    """What one partition's batch produces, in the order it must reach Kafka."""
 
+    partition: int
     sends: list[Send] = field(default_factory=list)
-    seen: dict[bytes, bytes] = field(default_factory=dict)  # dedupe key -> remembered input
+    # dedupe key -> remembered input; the window's records; None: a tombstone
+    seen: dict[bytes, bytes | None] = field(default_factory=dict)
     states: dict[bytes, bytes] = field(default_factory=dict)  # account key -> state
     windows: dict[bytes, bytes] = field(default_factory=dict)  # account key -> usage windows
     applied: int = 0
     duplicates: int = 0
     letters: list[Letter] = field(default_factory=list)  # each sent to the dead letter
     requests: list[RechargeRequested] = field(default_factory=list)  # each sent to billing
+    remembered: dict[str, list[bytes]] = field(default_factory=dict)  # day -> dedupe keys
+    newest: str | None = None  # the newest input time of the batch
 
     def add(self, key: bytes, part: AccountPlan) -> None:
         self.sends += part.sends
@@ -68,6 +83,9 @@ class Plan:
         self.letters += part.letters
         self.requests += part.requests
         self.seen.update(part.seen)
+        for day, keys in part.remembered.items():
+            self.remembered.setdefault(day, []).extend(keys)
+        self.newest = newest_of(self.newest, part.times)
         if part.windows is not None:
             self.windows[key] = part.windows
         if part.state is not None:
@@ -96,6 +114,8 @@ class AccountPlan:
     letters: list[Letter] = field(default_factory=list)
     requests: list[RechargeRequested] = field(default_factory=list)
     seen: dict[bytes, bytes] = field(default_factory=dict)
+    remembered: dict[str, list[bytes]] = field(default_factory=dict)  # day -> dedupe keys
+    times: list[str] = field(default_factory=list)  # of the inputs read
     windows: bytes | None = None
     state: bytes | None = None
     applied: int = 0
@@ -118,7 +138,7 @@ class AccountInputs:
 
 
 class AccountBatch:
-    """Plans the effects of a batch of account inputs against the current tables."""
+    """Plans the effects of a partition's batch of account inputs against its tables."""
 
     def __init__(
         self,
@@ -126,59 +146,88 @@ class AccountBatch:
         rate_card: RateCard,
         default_currency: str,
         letters: DeadLetters,
-        load_state: Lookup,
-        seen_at: Lookup,
-        load_windows: Lookup,
+        window: DedupeWindow,
+        tables: Callable[[int], PartitionTables],
     ) -> None:
         self.rate_card = rate_card
         self.default_currency = default_currency
         self.letters = letters
-        self._load_state = load_state
-        self._seen_at = seen_at
-        self._load_windows = load_windows
+        self.window = window
+        self.tables = tables
 
-    def plan(self, records: Iterable[Record], now: datetime) -> Plan:
-        plan = Plan()
+    def plan(self, partition: int, records: Iterable[Record], now: datetime) -> Plan:
+        tables = self.tables(partition)
+        window = PartitionWindow(self.window, partition, tables.seen_inputs)
+        planner = _Planner(self, tables, window.stream_time, now)
+        plan = Plan(partition)
         by_account: dict[bytes, list[Record]] = {}
         for record in records:
             by_account.setdefault(record.key, []).append(record)
         for key, account_records in by_account.items():
             try:
-                plan.add(key, self._plan_account(key, account_records, plan, now))
+                plan.add(key, planner.account(key, account_records, plan))
             except Exception:
                 log.warning("inputs of account %r failed together; taking them one by one", key)
-                self._one_by_one(key, account_records, plan, now)
+                planner.one_by_one(key, account_records, plan)
+        if by_account:
+            first = min(records[0].offset for records in by_account.values())
+            plan.seen.update(window.records(plan.remembered, plan.newest, first))
         return plan
 
-    def _one_by_one(self, key: bytes, records: list[Record], plan: Plan, now: datetime) -> None:
+    def letter(
+        self,
+        account_id: str,
+        record: Record,
+        input_id: str | None,
+        refusal: Refusal,
+        now: datetime,
+    ) -> Letter:
+        value = self.letters.letter(record.origin, record.value, refusal.code, refusal.reason, now)
+        return Letter(account_id, input_id, record.origin, refusal, value)
+
+
+class _Planner:
+    """One partition's batch, planned account by account against its tables."""
+
+    def __init__(
+        self, batch: AccountBatch, tables: PartitionTables, stream_time: str | None, now: datetime
+    ) -> None:
+        self.batch = batch
+        self.tables = tables
+        self.stream_time = stream_time
+        self.now = now
+
+    def one_by_one(self, key: bytes, records: list[Record], plan: Plan) -> None:
         for record in records:
             try:
-                plan.add(key, self._plan_account(key, [record], plan, now))
+                plan.add(key, self.account(key, [record], plan))
             except Exception as error:
                 log.exception("input at account-inputs offset %d failed", record.offset)
                 refusal = Refusal(INTERNAL_ERROR, describe_defect(error))
-                letter = self._letter(key.decode(errors="replace"), record, None, refusal, now)
+                account_id = key.decode(errors="replace")
+                letter = self.batch.letter(account_id, record, None, refusal, self.now)
                 plan.add(key, AccountPlan(letters=[letter]))
 
-    def _plan_account(
-        self, key: bytes, records: list[Record], plan: Plan, now: datetime
-    ) -> AccountPlan:
+    def account(self, key: bytes, records: list[Record], plan: Plan) -> AccountPlan:
         inputs = self._inputs(key, records, plan)
         if not inputs.fresh:
             return self._redelivered(inputs)
         arrivals = [Arrival(record.offset, _input(record)) for record in inputs.fresh]
+        batch = self.batch
         result = apply_once(
             inputs.state,
             key.decode(),
             arrivals,
             self._seen(key + SEPARATOR, plan),
-            rate_card=self.rate_card,
-            default_currency=self.default_currency,
+            rate_card=batch.rate_card,
+            default_currency=batch.default_currency,
+            window=batch.window,
+            stream_time=self.stream_time,
         )
-        return self._encoded(inputs, arrivals, result, plan, now)
+        return self._encoded(inputs, arrivals, result, plan)
 
     def _inputs(self, key: bytes, records: list[Record], plan: Plan) -> AccountInputs:
-        stored = plan.states.get(key) or self._load_state(key)
+        stored = plan.states.get(key) or self.tables.accounts.get(key)
         state, state_offset = state_codec.decode(stored) if stored else (None, -1)
         fresh = [record for record in records if record.offset > state_offset]
         return AccountInputs(key, records, fresh, state, state_offset)
@@ -197,7 +246,6 @@ class AccountBatch:
         arrivals: list[Arrival],
         result: AppliedOnce,
         plan: Plan,
-        now: datetime,
     ) -> AccountPlan:
         """What ``result`` writes, encoded: outputs, letters, dedupe records, state, windows."""
         key = inputs.key
@@ -211,12 +259,13 @@ class AccountBatch:
         for index, refusal in result.refused.items():
             input_id = id_of(arrivals[index].item)[1]
             record = inputs.fresh[index]
-            part.letters.append(self._letter(account_id, record, input_id, refusal, now))
+            part.letters.append(self.batch.letter(account_id, record, input_id, refusal, self.now))
         prefix = key + SEPARATOR
-        part.seen = {
-            prefix + id_key.encode(): state_codec.encode_seen(seen)
-            for id_key, seen in result.remembered.items()
-        }
+        for id_key, seen in result.remembered.items():
+            seen_key = prefix + id_key.encode()
+            part.seen[seen_key] = state_codec.encode_seen(seen)
+            part.remembered.setdefault(seen.day or "", []).append(seen_key)
+        part.times = [time_of(arrival.item) for arrival in arrivals]
         usage = [o for o in result.outputs if isinstance(o, LedgerEntry) and o.service]
         if usage:
             part.windows = self._windows(inputs, usage, arrivals, plan)
@@ -227,7 +276,7 @@ class AccountBatch:
 
     def _seen(self, prefix: bytes, plan: Plan) -> Callable[[str], Seen | None]:
         """What the dedupe table (or this batch, before it lands) remembers of an id."""
-        planned, table = plan.seen, self._seen_at
+        planned, table = plan.seen, self.tables.seen_inputs.get
 
         def seen(id_key: str) -> Seen | None:
             key = prefix + id_key.encode()
@@ -241,7 +290,7 @@ class AccountBatch:
         self, inputs: AccountInputs, usage: list[LedgerEntry], arrivals: list[Arrival], plan: Plan
     ) -> bytes:
         """The account's usage windows with ``usage`` counted, encoded."""
-        stored = plan.windows.get(inputs.key) or self._load_windows(inputs.key)
+        stored = plan.windows.get(inputs.key) or self.tables.usage_windows.get(inputs.key)
         windows, counted_to = state_codec.decode_windows(stored) if stored else (UsageWindows(), -1)
         if counted_to > inputs.state_offset:
             # At least once only: the windows were written, the state was not, before a
@@ -250,17 +299,6 @@ class AccountBatch:
             usage = [entry for entry in usage if offset_of[entry.source_id] > counted_to]
         record_usage(windows, usage)
         return state_codec.encode_windows(windows, inputs.last_offset)
-
-    def _letter(
-        self,
-        account_id: str,
-        record: Record,
-        input_id: str | None,
-        refusal: Refusal,
-        now: datetime,
-    ) -> Letter:
-        value = self.letters.letter(record.origin, record.value, refusal.code, refusal.reason, now)
-        return Letter(account_id, input_id, record.origin, refusal, value)
 
 
 def _input(record: Record) -> Input:

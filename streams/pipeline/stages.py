@@ -20,7 +20,8 @@ import faust
 from faust.types import TP, Message
 
 from streams.domain import RateCard
-from streams.faust_fixes import ProcessedOnlyConsumer, store_reader
+from streams.domain.window import DedupeWindow
+from streams.faust_fixes import ProcessedOnlyConsumer
 from streams.observe.metrics import Metrics
 from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.drain import Drain
@@ -32,7 +33,7 @@ from streams.pipeline.tables import Tables
 from streams.pipeline.topics import DEAD_LETTER, OUTPUTS, TopicNames
 from streams.pipeline.transactions import PartitionTransactions
 from streams.pipeline.writer import Writer, crash_on_error, within_timeout
-from streams.pipeline.writes import Write
+from streams.pipeline.writes import Where, Write
 from streams.settings import Settings
 from streams.wire.dead_letter import DeadLetters
 from streams.wire.decode import Decoder
@@ -122,12 +123,15 @@ class AccountsStage:
             await self._commit_each_partition(by_partition)
 
     async def _write_at_least_once(self, by_partition: dict[int, list[Record]]) -> None:
-        records = [record for records in by_partition.values() for record in records]
-        plan = self.batch.plan(records, _now())
-        await self.writer.write(self._outputs(plan) + self.tables.seen_writes(plan))
-        # Only now that its outputs and dedupe records are in Kafka, the new states.
-        await self.writer.write(self.tables.state_writes(plan))
-        self._land(plan)
+        now = _now()
+        plans = [self.batch.plan(p, records, now) for p, records in by_partition.items()]
+        tables = self.tables
+        first = [w for plan in plans for w in self._outputs(plan) + tables.seen_writes(plan)]
+        offsets = await self.writer.write(first)
+        # Only now that their outputs and dedupe records are in Kafka, the new states.
+        offsets |= await self.writer.write([w for p in plans for w in tables.state_writes(p)])
+        for plan in plans:
+            self._land(plan, offsets)
 
     async def _commit_each_partition(self, by_partition: dict[int, list[Record]]) -> None:
         now = _now()
@@ -136,18 +140,20 @@ class AccountsStage:
 
     async def _commit(self, partition: int, records: list[Record], now: datetime) -> None:
         assert self.transactions is not None
-        plan = self.batch.plan(records, now)
+        plan = self.batch.plan(partition, records, now)
         tables = self.tables
         writes = self._outputs(plan) + tables.seen_writes(plan) + tables.state_writes(plan)
-        await self.transactions.commit(partition, writes, records[-1].offset + 1)
-        self._land(plan)
+        offsets = await self.transactions.commit(partition, writes, records[-1].offset + 1)
+        # After the commit only: the local stores never hold an aborted transaction's
+        # records, and a crash before this line leaves them to recovery.
+        self._land(plan, offsets)
 
     def _outputs(self, plan: Plan) -> list[Write]:
         topic_of = self.topic_of
         return [(topic_of[topic], key, value, None) for topic, key, value in plan.sends]
 
-    def _land(self, plan: Plan) -> None:
-        self.tables.land(plan)
+    def _land(self, plan: Plan, offsets: dict[Where, int]) -> None:
+        self.tables.land(plan, offsets)
         self.report.planned(plan)
 
 
@@ -224,7 +230,7 @@ def register(
     """Declare the topics and tables, build both stages, and run them as an app task."""
     names = TopicNames.from_settings(settings)
     kinds = names.kind_of()
-    tables = Tables.declare(app, settings.partitions)
+    tables = Tables.declare(app, settings.partitions, settings.store)
     letters = DeadLetters(settings.dead_letter_max_bytes)
     report = Report(metrics)
     # Not Faust's producer: its Topic.send (channel, message building, callbacks) cost a
@@ -238,9 +244,8 @@ def register(
         rate_card=rate_card,
         default_currency=settings.currency,
         letters=letters,
-        load_state=store_reader(tables.accounts),
-        seen_at=store_reader(tables.seen_inputs),
-        load_windows=store_reader(tables.usage_windows),
+        window=DedupeWindow(settings.dedupe_window),
+        tables=tables.partition,
     )
     ingest = IngestStage(Ingest(decoder, letters), kinds, names, writer, report)
     accounts = AccountsStage(batch, tables, names, report, writer, transactions)

@@ -80,11 +80,13 @@ def decode_windows(stored: bytes) -> tuple[UsageWindows, int]:
 
 
 def encode_seen(seen: Seen) -> bytes:
-    """b"<offset> <digest>": where an input was first applied, and its digest."""
-    return f"{seen.offset} {seen.digest}".encode()
+    """b"<offset> <digest> <day>": where an input was first applied, its digest, its day."""
+    return f"{seen.offset} {seen.digest} {seen.day}".encode()
 
 
 def decode_seen(stored: bytes) -> Seen:
-    """v1 kept only the offset (b"<offset>"): a record without a digest."""
-    offset, _, digest = stored.partition(b" ")
-    return Seen(int(offset), int(digest) if digest else None)
+    """Earlier records lack the day (v1.1: b"<offset> <digest>") or also the digest (v1:
+    b"<offset>")."""
+    offset, _, rest = stored.partition(b" ")
+    digest, _, day = rest.partition(b" ")
+    return Seen(int(offset), int(digest) if digest else None, day.decode() if day else None)

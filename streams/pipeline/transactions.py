@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from aiokafka import TopicPartition
 
-from streams.pipeline.writes import RecordBatches, Write
+from streams.pipeline.writes import RecordBatches, Where, Write, last_offsets
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,11 @@ class PartitionTransactions:
         if starting:
             log.info("transactional producers started for account-inputs %s", starting)
 
-    async def commit(self, partition: int, writes: Sequence[Write], next_offset: int) -> None:
-        """Write ``writes`` and move the group past ``next_offset - 1``, atomically."""
+    async def commit(
+        self, partition: int, writes: Sequence[Write], next_offset: int
+    ) -> dict[Where, int]:
+        """Write ``writes`` and move the group past ``next_offset - 1``, atomically; the
+        offset of the last record written to each partition."""
         batches = self._producers.get(partition)
         if batches is None:
             raise RuntimeError(f"account-inputs[{partition}] has no transactional producer")
@@ -57,12 +60,13 @@ class PartitionTransactions:
         async with producer.transaction():
             receipts = await batches.send(writes)
             # One gather, so that a fenced producer's failed receipts are all retrieved.
-            await asyncio.gather(
+            _, *metadata = await asyncio.gather(
                 producer.send_offsets_to_transaction(
                     {TopicPartition(self.inputs_topic, partition): next_offset}, self.app_id
                 ),
-                *receipts,
+                *(receipt.future for receipt in receipts),
             )
+        return last_offsets(receipts, metadata)
 
     async def close(self) -> None:
         await self.own(())

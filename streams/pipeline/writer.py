@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from typing import TypeVar
 
 from streams.faust_fixes import exit_for_redelivery
-from streams.pipeline.writes import RecordBatches, Write
+from streams.pipeline.writes import RecordBatches, Where, Write, acknowledged
 
 # A batch whose writes Kafka has not acknowledged by then is given up: the worker exits
 # without commit and, restarted, is delivered the batch again. The producer's own send
 # futures can hang for minutes after the broker was killed and came back.
 WRITE_TIMEOUT = 60.0
+
+T = TypeVar("T")
 
 
 class Writer:
@@ -24,21 +27,22 @@ class Writer:
     async def start(self) -> None:
         self._batches = await RecordBatches.started(self.bootstrap, enable_idempotence=True)
 
-    async def write(self, writes: list[Write]) -> None:
-        """Hand the writes to the producer, in order, then wait until the broker has all."""
+    async def write(self, writes: list[Write]) -> dict[Where, int]:
+        """Hand the writes to the producer, in order, then wait until the broker has all;
+        the offset of the last record written to each partition."""
         assert self._batches is not None, "Writer.start first"
         receipts = await self._batches.send(writes)
-        await within_timeout(asyncio.gather(*receipts), what=f"a batch's {len(writes)} writes")
+        return await within_timeout(acknowledged(receipts), what=f"a batch's {len(writes)} writes")
 
 
-async def within_timeout(work: Awaitable[object], what: str) -> None:
+async def within_timeout(work: Awaitable[T], what: str) -> T:
     # Not wait_for: it waits for the cancelled work to end, and aborting a transaction
     # needs the broker that is not answering. The worker exits instead (crash_on_error).
     task = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=WRITE_TIMEOUT)
     if not done:
         raise TimeoutError(f"Kafka did not acknowledge {what} in {WRITE_TIMEOUT:.0f} s")
-    task.result()
+    return task.result()
 
 
 class crash_on_error:

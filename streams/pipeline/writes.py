@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 
@@ -19,6 +20,33 @@ Write = tuple[str, bytes, bytes, Headers | None]  # topic, key (account first), 
 
 # Batches as large as this (the producer's max_batch_size) make fewer produce requests.
 MAX_BATCH_BYTES = 256 * 1024
+
+Where = tuple[str, int]  # topic, partition
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A record batch handed to the producer: where it goes, how many records it holds,
+    and the future of its metadata (the offset of its first record)."""
+
+    where: Where
+    records: int
+    future: asyncio.Future
+
+
+async def acknowledged(receipts: list[Receipt]) -> dict[Where, int]:
+    """Wait for every batch; the offset of the last record written to each partition."""
+    return last_offsets(receipts, await asyncio.gather(*(r.future for r in receipts)))
+
+
+def last_offsets(receipts: list[Receipt], metadata: list) -> dict[Where, int]:
+    """The offset of the last record of each partition, from the batches' metadata."""
+    last: dict[Where, int] = {}
+    for receipt, written in zip(receipts, metadata, strict=True):
+        end = written.offset + receipt.records - 1
+        if end > last.get(receipt.where, -1):
+            last[receipt.where] = end
+    return last
 
 
 class RecordBatches:
@@ -41,9 +69,8 @@ class RecordBatches:
         await producer.start()
         return cls(producer)
 
-    async def send(self, writes: Iterable[Write]) -> list[asyncio.Future]:
+    async def send(self, writes: Iterable[Write]) -> list[Receipt]:
         """Hand ``writes`` over, in order per partition; one receipt per record batch."""
-        producer = self.producer
         builders = {}
         receipts = []
         for topic, key, value, headers in writes:
@@ -51,15 +78,20 @@ class RecordBatches:
             where = (topic, account_partition(key, count))
             builder = builders.get(where)
             if builder is None:
-                builder = builders[where] = producer.create_batch()
+                builder = builders[where] = self.producer.create_batch()
             if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
-                receipts.append(await producer.send_batch(builder, topic, partition=where[1]))
-                builder = builders[where] = producer.create_batch()
+                receipts.append(await self._send(where, builder))
+                builder = builders[where] = self.producer.create_batch()
                 if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
                     raise ValueError(f"a message for {topic} is larger than a record batch")
-        for (topic, partition), builder in builders.items():
-            receipts.append(await producer.send_batch(builder, topic, partition=partition))
+        for where, builder in builders.items():
+            receipts.append(await self._send(where, builder))
         return receipts
+
+    async def _send(self, where: Where, builder: object) -> Receipt:
+        topic, partition = where
+        future = await self.producer.send_batch(builder, topic, partition=partition)
+        return Receipt(where, builder.record_count(), future)
 
     async def _count(self, topic: str) -> int:
         count = len(await self.producer.partitions_for(topic))

@@ -14,6 +14,9 @@ SMALL = {
     "--latency-rate": 50,
     "--latency-seconds": 2,
     "--restart-accounts": 200,
+    "--memory-accounts": 50,
+    "--memory-events": "200,400",
+    "--memory-per-day": 100,
     "--scale-partitions": 4,
 }
 
@@ -36,12 +39,22 @@ def test_the_benchmark_prints_every_figure(kafka: Kafka) -> None:
     )
     assert memory and _number(memory.group(1)) > 0, done.stdout
     # A worker that never finished starting is a finding the benchmark reports, not a crash.
-    restart = re.search(
-        r"^restart with 200 accounts to recover: (first output after ([\d.]+) s|NO output in)",
+    for restart in ("data directory intact", "empty"):
+        found = re.search(
+            rf"^restart with 200 accounts, {restart}: (first output after ([\d.]+) s|NO output "
+            r"in .*); ([\d,]+) changelog records recovered",
+            done.stdout,
+            re.M,
+        )
+        assert found and (found.group(2) is None or float(found.group(2)) > 0), done.stdout
+    grown = re.findall(
+        r"^worker resident memory after ([\d,]+) usage events over 50 accounts, ([\d.]+) days "
+        r"of input time, dedupe window 1 day: ([\d,]+) MiB",
         done.stdout,
         re.M,
     )
-    assert restart and (restart.group(2) is None or float(restart.group(2)) > 0), done.stdout
+    assert [(events, days) for events, days, _ in grown] == [("200", "2"), ("400", "4")]
+    assert all(_number(mib) > 0 for _, _, mib in grown), done.stdout
     scaled = re.search(
         r"^scale-out \(2 worker processes, 4 partitions\): ([\d,]+) events/s", done.stdout, re.M
     )

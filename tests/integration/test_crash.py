@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fixtures.books import Run, traffic
 from tests.fixtures.broker import Kafka, announce
 from tests.fixtures.load import Load, generate
 from tests.fixtures.outputs import OutputReader
+from tests.fixtures.scrape import totals
 from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import WorkerProcess, Workers
 
@@ -77,26 +77,10 @@ class Scrapes:
 
     async def _read(self, worker: WorkerProcess) -> None:
         while worker in self.live:
-            samples = await self._scrape(worker)
+            samples = await totals(self.session, worker.env["STREAMS_WEB_PORT"])
             if samples:
                 self.latest[worker.name] = samples
             await asyncio.sleep(0.05)
-
-    async def _scrape(self, worker: WorkerProcess) -> dict[str, float]:
-        """Each sample name summed over its labels; {} while the worker does not answer."""
-        url = f"http://127.0.0.1:{worker.env['STREAMS_WEB_PORT']}/metrics"
-        try:
-            async with self.session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
-                if response.status != 200:
-                    return {}
-                text = await response.text()
-        except (aiohttp.ClientError, TimeoutError):
-            return {}
-        samples: dict[str, float] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                samples[sample.name] = samples.get(sample.name, 0.0) + sample.value
-        return samples
 
 
 def _in_ledger(outputs: OutputReader, expected: set[str]) -> int:
@@ -162,10 +146,11 @@ async def _chaos(
     outputs: OutputReader,
 ) -> list[Stop]:
     """Stop a random live worker that applied inputs and has more to process (SIGKILL, or
-    SIGTERM and a bounded wait for it to exit), and start a new one a moment later; `kills`
-    times. Each stop aims at a random point, 20-80 % into its share of what the load has left
-    (shared evenly by the stops left and the run after the last one); see `_stop_point`. The
-    pause before the replacement starts is the chaos itself."""
+    SIGTERM and a bounded wait for it to exit), and start a new one a moment later, on
+    the victim's data directory every other time; `kills` times. Each stop aims at a
+    random point, 20-80 % into its share of what the load has left (shared evenly by the
+    stops left and the run after the last one); see `_stop_point`. The pause before the
+    replacement starts is the chaos itself."""
     expected = set(load.charges) | load.funds_commands  # the inputs that write the ledger
     stops: list[Stop] = []
     async with aiohttp.ClientSession() as session:
@@ -198,7 +183,11 @@ async def _chaos(
                     )
                 )
                 await asyncio.sleep(rng.uniform(0.2, 2.0))
-                live.append(workers.start("streams worker", env, name=f"{victim.name}-r{round_}"))
+                # Every other replacement starts on the victim's data directory (its
+                # tables on disk, as a restart on the same machine), the others on none.
+                same_machine = victim if round_ % 2 == 0 else None
+                name = f"{victim.name}-r{round_}"
+                live.append(workers.start("streams worker", env, name, data_of=same_machine))
         finally:
             scraping.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -21,6 +21,7 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.rate_card is None
     assert settings.currency == "USD"
     assert settings.processing_guarantee == "exactly_once"
+    assert (settings.store, settings.dedupe_window) == ("rocksdb", 30 * 86400)
 
 
 def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -32,7 +33,11 @@ def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("STREAMS_TOPIC_PREFIX", "staging.")
     monkeypatch.setenv("STREAMS_RATE_CARD", str(card))
     monkeypatch.setenv("STREAMS_SESSION_TIMEOUT", "7.5")
+    monkeypatch.setenv("STREAMS_DEDUPE_WINDOW", "36h")
+    monkeypatch.setenv("STREAMS_STORE", "memory")
     settings = load_settings()
+    assert (settings.dedupe_window, settings.store) == (36 * 3600, "memory")
+    assert settings.as_environment()["STREAMS_DEDUPE_WINDOW"] == "129600s"  # read back alike
     assert settings.bootstrap_servers == ["k1:9092", "k2:9093"]
     assert settings.web_port == 8080
     assert settings.data_dir == Path("/srv/state")
@@ -42,6 +47,8 @@ def test_environment_is_read_and_parsed(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 A_FILE = Path(__file__)  # exists, and is not a directory
+
+DURATION = "expected a duration from 1m to 3650d with its unit: s, m, h or d, e.g. 30d"
 
 # For every setting, a wrong value and the whole message it gets.
 BAD_VALUES = [
@@ -71,6 +78,10 @@ BAD_VALUES = [
     ("session_timeout", "soon", "expected a number from 6 to 300"),
     ("dead_letter_max_bytes", "1000", "expected an integer from 32768 to 10485760"),
     ("log_level", "verbose", "accepted values are DEBUG, INFO, WARNING, ERROR"),
+    ("store", "disk", "accepted values are rocksdb, memory"),
+    ("dedupe_window", "30", f"not a duration, {DURATION}"),
+    ("dedupe_window", "59s", f"out of range, {DURATION}"),
+    ("dedupe_window", "3651d", f"out of range, {DURATION}"),
     ("cache_dir", str(A_FILE), "not a directory, expected a directory (created if missing)"),
 ]
 

@@ -174,7 +174,7 @@ async def test_health_and_metrics(app) -> None:
 
 def test_register_serves_each_path_with_its_methods() -> None:
     app = faust.App("api-register-test", autodiscover=False)
-    Tables.declare(app, partitions=4)
+    Tables.declare(app, partitions=4, store="memory")
 
     views.register(app, Decoder(Validators()), "credits.commands", Metrics())
 

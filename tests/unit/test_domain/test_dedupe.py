@@ -22,9 +22,11 @@ from streams.domain import (
     parse_money,
 )
 from streams.domain.dedupe import digest_of, id_key
+from streams.domain.window import DedupeWindow
 from tests.unit.test_domain.builders import ACCOUNT, AT, RATE_CARD, auto, failed, funds, succeeded
 
 EMPTY_CARD = RateCard([])
+WINDOW = DedupeWindow(30 * 86400)
 
 
 def once(
@@ -36,7 +38,14 @@ def once(
 ) -> AppliedOnce:
     known = seen or {}
     return apply_once(
-        state, ACCOUNT, list(arrivals), known.get, rate_card=rate_card, default_currency="USD"
+        state,
+        ACCOUNT,
+        list(arrivals),
+        known.get,
+        rate_card=rate_card,
+        default_currency="USD",
+        window=WINDOW,
+        stream_time=AT,
     )
 
 
@@ -72,7 +81,7 @@ def test_a_repeat_with_other_content_is_refused_and_the_first_stands() -> None:
     assert codes(result) == ["conflicting_duplicate"]
     assert "event_id c-1 was applied before (account-inputs offset 1)" in result.refused[2].reason
     assert result.state.balance == 9_000_000  # one minute at 1.00, not ten
-    assert result.remembered["e:c-1"] == Seen(1, digest_of(call("c-1", 60)))
+    assert result.remembered["e:c-1"] == Seen(1, digest_of(call("c-1", 60)), AT[:10])
 
 
 def test_ids_of_different_kinds_are_kept_apart() -> None:

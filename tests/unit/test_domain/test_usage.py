@@ -18,6 +18,7 @@ from streams.domain.usage import (
     window_bounds,
     window_of,
 )
+from streams.pipeline.state import encode_windows
 
 
 def usage(at: str, seconds: int = 60, cost: int = 20_000, service: str = "call:domestic"):
@@ -135,3 +136,30 @@ def test_days_and_months_agree_with_the_entries_however_batched(entries, data) -
         assert services == whole.days[day]
         month_total = windows.months[day[:7]]["call:domestic"]
         assert services["call:domestic"][0] <= month_total[0]
+
+
+SERVICES = (
+    "call:domestic",
+    "call:international",
+    "conference:dial_out",
+    "conference:toll_free_dial_in",
+)
+
+
+def _years_of_daily_usage(years: int) -> UsageWindows:
+    """Every service, every day, ten hours of calls each, one batch a day."""
+    windows = UsageWindows()
+    first = date(2025, 1, 1)
+    for n in range(365 * years):
+        at = f"{first + timedelta(days=n)}T12:00:00Z"
+        record_usage(windows, [usage(at, 36_000, 12_000_000, service) for service in SERVICES])
+    return windows
+
+
+def test_the_record_of_a_year_of_daily_usage_is_bounded_and_stops_growing() -> None:
+    """Days older than a month leave the record: they stay counted in their month."""
+    years = [_years_of_daily_usage(n) for n in (1, 2, 3)]
+    assert (len(years[2].days), len(years[2].months)) == (DAYS_KEPT, MONTHS_KEPT)
+    sizes = [len(encode_windows(windows, 10**9)) for windows in years]
+    assert sizes[1] == sizes[2] and max(sizes) <= 8 * 1024, sizes
+    assert years[2].months["2027-12"]["call:domestic"] == [31 * 36_000, 31 * 12_000_000]

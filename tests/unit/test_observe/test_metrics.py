@@ -25,7 +25,14 @@ def test_counters_and_scrape_time_figures() -> None:
         ("usage.call-minutes", 2, None),  # its end not known yet: assigned, no lag figure
         ("app-inputs", 0, 2),
     ]
-    metrics.watch(WorkerState(lag=lambda: lag, tables_recovered=lambda: recovered[0]))
+    read_back = {"accounts": 12}
+    metrics.watch(
+        WorkerState(
+            lag=lambda: lag,
+            tables_recovered=lambda: recovered[0],
+            records_recovered=lambda: read_back,
+        )
+    )
     metrics.consumed.labels("usage.call-minutes").inc(7)
     metrics.dead_letters.labels("no_rate").inc()
     metrics.latency.labels("accounts").observe(0.3)
@@ -42,6 +49,8 @@ def test_counters_and_scrape_time_figures() -> None:
     unknown = ("credits_consumer_lag", (("partition", "2"), ("topic", "usage.call-minutes")))
     assert unknown not in first
     assert first[("credits_tables_recovered", ())] == 0
+    table = ("table", "accounts")
+    assert first[("credits_changelog_records_recovered_total", (table,))] == 12
 
     recovered[0] = True
     lag[0] = ("usage.call-minutes", 0, 0)

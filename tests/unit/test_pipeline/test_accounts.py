@@ -9,9 +9,11 @@ import pytest
 
 from streams.domain import RateCard
 from streams.domain.usage import UsageWindows
+from streams.domain.window import DedupeWindow
 from streams.pipeline import state as state_codec
-from streams.pipeline.accounts import AccountBatch, Plan
+from streams.pipeline.accounts import AccountBatch, PartitionTables, Plan
 from streams.pipeline.records import Origin, Record
+from streams.state.memory import MemoryPartition
 from streams.wire.dead_letter import DeadLetters
 from streams.wire.rate_card import load_rate_card
 from streams.wire.schemas import Validators
@@ -53,31 +55,40 @@ def record(offset: int, value: bytes, kind: str = "call-usage") -> Record:
     return Record(b"contoso", value, offset, kind, origin)
 
 
-class Tables:
-    """The two tables as plain dicts, written the way the agent writes them."""
+PARTITION = 2
+MONTH = DedupeWindow(30 * 86400)
 
-    def __init__(self) -> None:
-        self.accounts: dict[bytes, bytes] = {}
-        self.seen: dict[bytes, bytes] = {}
-        self.windows: dict[bytes, bytes] = {}
+
+class Tables:
+    """One partition's stores, in memory, landed the way the at-least-once stage does."""
+
+    def __init__(self, window: DedupeWindow = MONTH) -> None:
+        self.stores = PartitionTables(MemoryPartition(), MemoryPartition(), MemoryPartition())
+        self.accounts = self.stores.accounts.data
+        self.seen = self.stores.seen_inputs.data
+        self.windows = self.stores.usage_windows.data
         self.batch = AccountBatch(
             rate_card=RATE_CARD,
             default_currency="USD",
-            load_state=self.accounts.get,
-            seen_at=self.seen.get,
-            load_windows=self.windows.get,
             letters=DeadLetters(),
+            window=window,
+            tables=self._partition,
         )
+
+    def _partition(self, partition: int) -> PartitionTables:
+        assert partition == PARTITION
+        return self.stores
 
     def run(self, records: list[Record], *, land_state: bool = True) -> Plan:
         """Land the plan as the at-least-once stage does; without its state write, when
         ``land_state`` is false, as a crash just before it (windows and state go together
         but are not atomic there)."""
-        plan = self.batch.plan(records, NOW)
-        self.seen.update(plan.seen)
-        self.windows.update(plan.windows)
+        plan = self.batch.plan(PARTITION, records, NOW)
+        offset = records[-1].offset  # any offset: these tests read no changelog
+        self.stores.seen_inputs.write(plan.seen, offset)
+        self.stores.usage_windows.write(plan.windows, offset)
         if land_state:
-            self.accounts.update(plan.states)
+            self.stores.accounts.write(plan.states, offset)
         return plan
 
 
@@ -234,7 +245,10 @@ def test_a_call_and_a_command_may_share_an_id() -> None:
     tables = Tables()
     plan = tables.run([record(0, funds("x", "10.00"), "command"), record(1, call("x", 60))])
     assert [entry["source_id"] for entry in ledger(plan)] == ["x", "x"]
-    assert set(tables.seen) == {b"contoso\x00c:x", b"contoso\x00e:x"}
+    assert {key for key in tables.seen if key.startswith(b"contoso")} == {
+        b"contoso\x00c:x",
+        b"contoso\x00e:x",
+    }
 
 
 def test_a_dead_lettered_input_is_applied_when_it_comes_again() -> None:
@@ -309,3 +323,51 @@ def test_a_record_that_ingest_did_not_write_is_dead_lettered() -> None:
     assert letter["reason_code"] == "internal_error"
     assert (letter["topic"], letter["offset"]) == ("x-account-inputs", 3)
     assert balance(tables) == 10_000_000
+
+
+# --- the dedupe window: the partition's stream time, its ids by day, their expiry
+
+
+def test_a_batch_records_its_stream_time_and_its_ids_by_day() -> None:
+    tables = Tables()
+    tables.run([record(4, funds("f-1", "10.00"), "command"), record(5, call("c-1", 60))])
+    assert orjson.loads(tables.seen[b"\x022"]) == ["2026-11-24T10:00:00", "2026-10-25"]
+    assert tables.seen[b"\x022\x002026-11-24\x004"] == b"contoso\x00c:f-1\ncontoso\x00e:c-1"
+
+
+def test_an_input_older_than_the_window_is_dead_lettered_as_too_late() -> None:
+    tables = Tables(DedupeWindow(86400))
+    tables.run([record(0, funds("f-1", "10.00"), "command")])
+    plan = tables.run([record(1, call("c-1", 60, at="2026-11-23T08:59:59Z"))])
+    (letter,) = letters(plan)
+    assert letter["reason_code"] == "too_late"
+    assert balance(tables) == 10_000_000
+
+
+def test_ids_are_forgotten_with_tombstones_once_their_day_leaves_the_window() -> None:
+    tables = Tables(DedupeWindow(86400))
+    tables.run([record(0, funds("f-1", "10.00"), "command"), record(1, call("c-1", 60))])
+    plan = tables.run([record(2, call("c-2", 60, at="2026-11-26T00:00:01Z"))])
+    forgotten = {key for key, value in plan.seen.items() if value is None}
+    assert forgotten == {
+        b"contoso\x00c:f-1",
+        b"contoso\x00e:c-1",
+        b"\x022\x002026-11-24\x000",
+    }
+    assert {key for key in tables.seen if not key.startswith(b"\x02")} == {b"contoso\x00e:c-2"}
+    # The same call again, from the forgotten day: too late, not applied a second time.
+    again = tables.run([record(3, call("c-1", 60))])
+    assert [letter["reason_code"] for letter in letters(again)] == ["too_late"]
+    assert balance(tables) == 10_000_000 - 2 * 20_000
+
+
+def test_a_batch_does_not_forget_the_ids_it_remembers_itself() -> None:
+    """Its own inputs of a day that leaves the window in the same batch: a replay of the
+    batch must still find them (they go with the next day's expiry)."""
+    tables = Tables(DedupeWindow(86400))
+    tables.run([record(0, funds("f-1", "10.00"), "command")])
+    plan = tables.run(
+        [record(1, call("c-1", 60)), record(2, call("c-2", 60, at="2026-11-26T00:00:01Z"))]
+    )
+    assert b"contoso\x00e:c-1" in tables.seen
+    assert plan.seen[b"contoso\x00c:f-1"] is None

@@ -18,11 +18,13 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streams.domain.window import DedupeWindow
 from streams.pipeline import state as state_codec
-from streams.pipeline.accounts import AccountBatch
+from streams.pipeline.accounts import AccountBatch, PartitionTables
 from streams.pipeline.ingest import Ingest
 from streams.pipeline.records import Origin, record_from
 from streams.pipeline.topics import DEAD_LETTER, INPUT_KINDS, LEDGER
+from streams.state.memory import MemoryPartition
 from streams.wire.dead_letter import REASON_CODES, DeadLetters
 from streams.wire.decode import MAX_MESSAGE_BYTES, Decoder
 from streams.wire.rate_card import load_rate_card
@@ -180,15 +182,13 @@ def _check_output(topic: str, value: bytes) -> dict[str, Any]:
 def test_hostile_input_is_dead_lettered_and_good_input_applies_once(
     stream: list[tuple[str, bytes, bool]],
 ) -> None:
-    accounts: dict[bytes, bytes] = {}
-    seen: dict[bytes, bytes] = {}
+    stores = PartitionTables(MemoryPartition(), MemoryPartition(), MemoryPartition())
     batch = AccountBatch(
         rate_card=RATE_CARD,
         default_currency="USD",
-        load_state=accounts.get,
-        seen_at=seen.get,
-        load_windows={}.get,
         letters=DeadLetters(),
+        window=DedupeWindow(30 * 86400),  # one batch from empty tables: nothing too late
+        tables=lambda partition: stores,
     )
     records, dead_letters = [], []
     for offset, (kind, value, _good) in enumerate(stream):
@@ -205,7 +205,7 @@ def test_hostile_input_is_dead_lettered_and_good_input_applies_once(
             record_from("inputs", 0, len(records), routed.key, routed.value, routed.headers)
         )
 
-    plan = batch.plan(records, NOW) if records else None
+    plan = batch.plan(0, records, NOW) if records else None
     sends = plan.sends if plan else []
     for topic, _key, value in sends:
         message = _check_output(topic, value)

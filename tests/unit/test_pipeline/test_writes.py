@@ -19,6 +19,9 @@ class _Batch:
         self.messages.append((key, value, headers))
         return object()
 
+    def record_count(self) -> int:
+        return len(self.messages)
+
 
 class _Producer:
     def __init__(self, room: int = 100) -> None:
