@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from bench import load, measure
+from bench import load, measure, state
 from streams.broker import KafkaDistribution, LocalBroker
 from streams.broker.local import free_port
 from streams.pipeline.provisioning import TopicSpec, ensure_topics
@@ -36,9 +36,27 @@ from streams.settings import Settings
 )
 @click.option(
     "--restart-accounts",
+    default=1_000_000,
+    show_default=True,
+    help="Accounts in the tables for the restart figures.",
+)
+@click.option(
+    "--memory-accounts",
     default=100_000,
     show_default=True,
-    help="Accounts in the tables for the memory and restart figures.",
+    help="Accounts the usage of the memory figure is spread over.",
+)
+@click.option(
+    "--memory-events",
+    default="1000000,5000000",
+    show_default=True,
+    help="Usage events after which memory is read, comma-separated.",
+)
+@click.option(
+    "--memory-per-day",
+    default=200_000,
+    show_default=True,
+    help="Usage events per day of input time (the window is a day).",
 )
 @click.option(
     "--scale-workers", default=2, show_default=True, help="Workers for the scale-out figure."
@@ -78,6 +96,9 @@ async def _run(
     latency_rate: int,
     latency_seconds: int,
     restart_accounts: int,
+    memory_accounts: int,
+    memory_events: str,
+    memory_per_day: int,
     scale_workers: int,
     scale_partitions: int,
 ) -> None:
@@ -107,27 +128,23 @@ async def _run(
         f"{latency_seconds} s: p50 {latency.p50_ms:,.0f} ms, p99 {latency.p99_ms:,.0f} ms, "
         f"max {latency.max_ms:,.0f} ms ({latency.events:,} events)"
     )
+    click.echo(f"first start, empty tables, to its first output: {cold_start:.1f} s")
 
     settings = await _fresh(broker, scratch, "restart", partitions)
-    restart = await measure.restart(settings, log, restart_accounts)
-    click.echo(
-        f"worker resident memory with {restart.accounts:,} accounts: "
-        f"{restart.resident_mib:,.0f} MiB"
-    )
-    first = restart.first_output_seconds
-    click.echo(
-        f"restart with {restart.accounts:,} accounts to recover: "
-        + (
-            f"first output after {first:.1f} s"
-            if first is not None
-            else f"NO output in {measure.RESTART_WAIT_SECONDS} s (stuck starting)"
+    _print_restarts(await state.restarts(settings, log, restart_accounts))
+
+    settings = await _fresh(broker, scratch, "memory", partitions)
+    steps = [int(step) for step in memory_events.split(",")]
+    for figure in await state.memory(settings, log, memory_accounts, steps, memory_per_day):
+        click.echo(
+            f"worker resident memory after {figure.events:,} usage events over "
+            f"{memory_accounts:,} accounts, {figure.days:g} days of input time, dedupe "
+            f"window 1 day: {figure.resident_mib:,.0f} MiB"
         )
-        + f" (empty tables: {cold_start:.1f} s)"
-    )
 
     settings = await _fresh(broker, scratch, "scale", scale_partitions)
     await load.produce(bootstrap, settings.topic_prefix, inputs)
-    scaled = await measure.worker(settings, len(inputs), log, workers=scale_workers)
+    scaled = await measure.worker(settings, len(inputs), log, count=scale_workers)
     click.echo(
         f"scale-out ({scale_workers} worker processes, {scale_partitions} partitions): "
         f"{_figure(scaled)}"
@@ -150,6 +167,25 @@ async def _fresh(broker: str, scratch: Path, name: str, partitions: int) -> Sett
     topics = [settings.topic(topic) for topic in (*load.INPUT_TOPICS, "bench.ceiling-out")]
     await ensure_topics(settings, [TopicSpec(name, partitions) for name in topics])
     return settings
+
+
+def _print_restarts(restarts: state.Restarts) -> None:
+    click.echo(
+        f"worker resident memory with {restarts.accounts:,} accounts: "
+        f"{restarts.resident_mib:,.0f} MiB"
+    )
+    for name, restart in (("data directory intact", restarts.intact), ("empty", restarts.empty)):
+        rate = restart.records_per_second
+        click.echo(
+            f"restart with {restarts.accounts:,} accounts, {name}: "
+            + (
+                f"first output after {restart.seconds:.1f} s"
+                if restart.seconds is not None
+                else f"NO output in {state.RESTART_WAIT_SECONDS} s (stuck starting)"
+            )
+            + f"; {restart.records:,} changelog records recovered"
+            + (f" at {rate:,.0f}/s" if rate else "")
+        )
 
 
 def _figure(throughput: measure.Throughput) -> str:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -75,9 +77,9 @@ class Probe:
     message: tuple[str, bytes, bytes]
 
 
-def probe() -> Probe:
-    """One add_funds whose ledger entry shows that a worker is processing."""
-    command_id = "probe-funds"
+def probe(n: int = 0) -> Probe:
+    """One add_funds whose ledger entry shows that a worker is processing; the n-th."""
+    command_id = f"probe-funds-{n}"
     body = {
         "command_id": command_id,
         "account_id": "acct-0",
@@ -91,9 +93,16 @@ def probe() -> Probe:
 
 def usage(seed: int, accounts: int, events: int) -> list[tuple[str, bytes, bytes]]:
     """Two thirds calls, one third conference legs, 1 to 600 s each."""
+    return list(usage_over_time(seed, accounts, range(events), lambda n: AT))
+
+
+def usage_over_time(
+    seed: int, accounts: int, numbers: Iterable[int], time_of: object
+) -> Iterator[tuple[str, bytes, bytes]]:
+    """Usage events numbered ``numbers``; event n happened at ``time_of(n)``."""
     rng = random.Random(seed)
-    out = []
-    for n in range(events):
+    for n in numbers:
+        at = time_of(n)  # type: ignore[operator]
         account = f"acct-{rng.randrange(accounts)}"
         seconds = rng.randint(1, 600)
         if n % 3:
@@ -101,7 +110,7 @@ def usage(seed: int, accounts: int, events: int) -> list[tuple[str, bytes, bytes
             body = {
                 "event_id": f"b-{n}",
                 "account_id": account,
-                "occurred_at": AT,
+                "occurred_at": at,
                 "call_type": call_type,
                 "direction": "outbound",
                 "country": country,
@@ -114,25 +123,42 @@ def usage(seed: int, accounts: int, events: int) -> list[tuple[str, bytes, bytes
                 "event_id": f"b-{n}",
                 "account_id": account,
                 "conference_id": f"conf-{n % 500}",
-                "occurred_at": AT,
+                "occurred_at": at,
                 "leg": leg,
                 "country": country,
                 "duration_seconds": seconds,
             }
             topic = "usage.conference-minutes"
-        out.append((topic, account.encode(), orjson.dumps(body)))
-    return out
+        yield topic, account.encode(), orjson.dumps(body)
 
 
-async def produce(bootstrap: str, prefix: str, messages: list[tuple[str, bytes, bytes]]) -> None:
+def spread(events_per_day: int, days: float) -> object:
+    """Times for usage numbered from 0: ``events_per_day`` a day, the last of ``days`` days
+    ending an hour ago (an input may not lie ahead of its Kafka time by more than a day)."""
+    start = datetime.now(UTC) - timedelta(days=days, hours=1)
+    seconds_apart = 86400 / events_per_day
+
+    def time_of(n: int) -> str:
+        return (start + timedelta(seconds=n * seconds_apart)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return time_of
+
+
+async def produce(
+    bootstrap: str, prefix: str, messages: Iterable[tuple[str, bytes, bytes]]
+) -> None:
+    """Send every message, waiting for the broker's receipts every 10,000 of them (so that
+    millions can be sent from a generator)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks="all")
     await producer.start()
     try:
-        receipts = [
-            await producer.send(prefix + topic, value, key=key) for topic, key, value in messages
-        ]
-        for receipt in receipts:
-            await receipt
+        receipts = []
+        for topic, key, value in messages:
+            receipts.append(await producer.send(prefix + topic, value, key=key))
+            if len(receipts) == 10_000:
+                await asyncio.gather(*receipts)
+                receipts = []
+        await asyncio.gather(*receipts)
     finally:
         await producer.stop()
 

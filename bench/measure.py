@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 import time
 from collections.abc import Iterator
@@ -81,13 +80,13 @@ async def ceiling(bootstrap: str, prefix: str, total: int, out_topic: str) -> Th
         await producer.stop()
 
 
-async def worker(settings: Settings, total: int, log: Path, workers: int = 1) -> Throughput:
+async def worker(settings: Settings, total: int, log: Path, count: int = 1) -> Throughput:
     """Worker processes: from the first forwarded input to the last ledger entry."""
     bootstrap = settings.bootstrap_servers[0]
     internal = f"{settings.app_id}-account-inputs"
-    with _workers(settings, log, workers) as processes:
+    with workers(settings, log, count) as processes:
         inputs = [settings.topic(topic) for topic in INPUT_TOPICS] + [internal]
-        await _until_consumed(bootstrap, settings.app_id, inputs, processes, log)
+        await until_consumed(bootstrap, settings.app_id, inputs, processes, log)
     first = min(await _timestamps(bootstrap, internal))
     last = max(await _timestamps(bootstrap, settings.topic("credits.ledger")))
     return Throughput(total, (last - first) / 1000)
@@ -110,14 +109,14 @@ async def latency(
     bootstrap = settings.bootstrap_servers[0]
     ledger = settings.topic("credits.ledger")
     await load.produce(bootstrap, settings.topic_prefix, load.commands(accounts))
-    with _workers(settings, log, 1) as processes:
+    with workers(settings, log, 1) as processes:
         started = time.monotonic()
-        async with _LedgerTail(bootstrap, ledger, from_start=True) as funded:
+        async with LedgerTail(bootstrap, ledger, from_start=True) as funded:
             await funded.until({f"acct-{accounts - 1}-funds"}, processes, log)
         cold_start = time.monotonic() - started
         events = load.usage(seed=7, accounts=accounts, events=rate * seconds)
         ids = {orjson.loads(value)["event_id"] for _, _, value in events}
-        async with _LedgerTail(bootstrap, ledger) as tail:
+        async with LedgerTail(bootstrap, ledger) as tail:
             watching = asyncio.ensure_future(tail.until(ids, processes, log))
             sent = await load.produce_at(bootstrap, settings.topic_prefix, events, rate)
             seen = await watching
@@ -131,43 +130,8 @@ async def latency(
     return figure, cold_start
 
 
-# A restarted worker that has not written its first output by then is reported as such
-# instead of failing the run (see the README, Performance: once, on the agents pipeline).
-RESTART_WAIT_SECONDS = 180
-
-
-@dataclass(frozen=True)
-class Restart:
-    accounts: int
-    resident_mib: float
-    first_output_seconds: float | None  # None: no output within RESTART_WAIT_SECONDS
-
-
-async def restart(settings: Settings, log: Path, accounts: int) -> Restart:
-    """A worker's memory with ``accounts`` accounts in its tables, then a new worker's start
-    until its first output: the tables are recovered from their changelogs first."""
-    bootstrap = settings.bootstrap_servers[0]
-    ledger = settings.topic("credits.ledger")
-    await load.produce(bootstrap, settings.topic_prefix, load.funds(accounts))
-    inputs = [settings.topic("credits.commands"), f"{settings.app_id}-account-inputs"]
-    with _workers(settings, log, 1) as processes:
-        await _until_consumed(bootstrap, settings.app_id, inputs, processes, log)
-        resident = _resident_mib(processes[0].pid)
-    fresh = settings.model_copy(update={"data_dir": settings.data_dir.with_name("restarted")})
-    probe = load.probe()
-    first_output: float | None = None
-    with _workers(fresh, log, 1) as processes:
-        started = time.monotonic()
-        async with _LedgerTail(bootstrap, ledger) as tail:
-            await load.produce(bootstrap, settings.topic_prefix, [probe.message])
-            with contextlib.suppress(TimeoutError):
-                await tail.until({probe.command_id}, processes, log, RESTART_WAIT_SECONDS)
-                first_output = time.monotonic() - started
-    return Restart(accounts, resident, first_output)
-
-
 @contextmanager
-def _workers(settings: Settings, log: Path, count: int) -> Iterator[list[subprocess.Popen]]:
+def workers(settings: Settings, log: Path, count: int) -> Iterator[list[subprocess.Popen]]:
     with ExitStack() as stack:
         processes = []
         for n in range(count):
@@ -183,7 +147,7 @@ def _workers(settings: Settings, log: Path, count: int) -> Iterator[list[subproc
         yield processes
 
 
-def _resident_mib(pid: int) -> float:
+def resident_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -199,7 +163,7 @@ def _exited(processes: list[subprocess.Popen], log: Path) -> None:
             raise WorkerExited("\n".join([status, "the end of its log:", *tail]))
 
 
-class _LedgerTail:
+class LedgerTail:
     """A read_committed consumer of the ledger from its end (or start): when each entry
     arrives."""
 
@@ -212,7 +176,7 @@ class _LedgerTail:
             fetch_max_wait_ms=10,
         )
 
-    async def __aenter__(self) -> _LedgerTail:
+    async def __aenter__(self) -> LedgerTail:
         await self.consumer.start()
         numbers = await _partitions(self.bootstrap, self.topic)
         partitions = [TopicPartition(self.topic, p) for p in numbers]
@@ -251,7 +215,7 @@ class _LedgerTail:
         return arrived
 
 
-async def _until_consumed(
+async def until_consumed(
     bootstrap: str,
     group: str,
     topics: list[str],
