@@ -7,7 +7,15 @@ import socket
 from pathlib import Path
 from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import BeforeValidator, Field, PlainSerializer, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,6 +57,16 @@ _ACCEPTED = {
     "topic_prefix": f"expected {_NAME} (or nothing)",
     "cache_dir": "expected a directory (created if missing)",
     "dedupe_window": "expected a duration from 1m to 3650d with its unit: s, m, h or d, e.g. 30d",
+    "web_bind": "expected an IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
+    "api_tokens_file": "expected the path of a JSON tokens file",
+    "api_token": "expected a token without spaces",
+    "metrics_public": "expected true or false",
+    "kafka_sasl_mechanism": "accepted values are PLAIN, SCRAM-SHA-256, SCRAM-SHA-512",
+    "kafka_sasl_username": "expected a user name",
+    "kafka_sasl_password": "expected a password",
+    "kafka_ca_file": "expected the path of a PEM file of certificate authorities",
+    "kafka_cert_file": "expected the path of a PEM client certificate",
+    "kafka_key_file": "expected the path of the PEM key of the client certificate",
 }
 
 
@@ -76,6 +94,43 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9.-]+$",
         description="the host name other workers reach this worker's HTTP API at "
         "(a request for an account another worker owns is forwarded there)",
+    )
+    web_bind: str = Field(
+        "127.0.0.1",
+        pattern=r"^[0-9A-Fa-f.:]+$",
+        description="the address the HTTP API listens on; anything but loopback needs "
+        "STREAMS_API_TOKENS_FILE",
+    )
+    api_tokens_file: Path | None = Field(
+        None,
+        description='JSON {"tokens": [{"name", "sha256", "role": "admin"|"read"}]}: every '
+        "endpoint but /healthz and /readyz then needs a bearer token",
+    )
+    metrics_public: bool = Field(False, description="/metrics without a token")
+    api_token: str | None = Field(
+        None,
+        pattern=r"^\S+$",
+        description="the bearer token the command line sends to the HTTP API",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="how every client connects to Kafka"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="the SASL mechanism (SASL_PLAINTEXT, SASL_SSL)"
+    )
+    kafka_sasl_username: str | None = Field(None, min_length=1)
+    kafka_sasl_password: SecretStr | None = Field(None, min_length=1)
+    kafka_ca_file: Path | None = Field(
+        None, description="certificate authorities to trust (SSL, SASL_SSL; default: the system's)"
+    )
+    kafka_cert_file: Path | None = Field(None, description="client certificate (mutual TLS)")
+    kafka_key_file: Path | None = Field(None, description="its key")
+    replication_factor: int = Field(
+        3,
+        ge=1,
+        le=7,
+        description="replicas of each topic the worker creates (at most the brokers the "
+        "cluster has), min.insync.replicas one below",
     )
     partitions: int = Field(8, ge=1, le=1024, description="partitions of topics it creates")
     currency: str = Field(
@@ -125,7 +180,9 @@ class Settings(BaseSettings):
         description="where `streams broker` keeps Kafka's jars",
     )
 
-    @field_validator("rate_card")
+    @field_validator(
+        "rate_card", "api_tokens_file", "kafka_ca_file", "kafka_cert_file", "kafka_key_file"
+    )
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -139,6 +196,14 @@ class Settings(BaseSettings):
             raise ValueError("not a directory")
         return value
 
+    @model_validator(mode="after")
+    def _kafka_connection(self) -> Settings:
+        """A combination of the STREAMS_KAFKA_* settings that cannot connect."""
+        problems = _connection_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @property
     def bootstrap_servers(self) -> list[str]:
         return self.broker.removeprefix("kafka://").split(";")
@@ -147,14 +212,45 @@ class Settings(BaseSettings):
         """This process's environment with these settings, for a child process."""
         values = {
             f"STREAMS_{name.upper()}": str(value)
-            for name, value in self.model_dump().items()
+            for name, value in self.model_dump(mode="json").items()
             if value is not None
         }
+        if self.kafka_sasl_password is not None:
+            values["STREAMS_KAFKA_SASL_PASSWORD"] = self.kafka_sasl_password.get_secret_value()
         return {**os.environ, **values}
 
     def topic(self, name: str) -> str:
         """The real name of a contract topic, e.g. ``usage.call-minutes``."""
         return f"{self.topic_prefix}{name}"
+
+
+def _connection_problems(settings: Settings) -> list[str]:
+    protocol = settings.kafka_security_protocol
+    sasl = protocol.startswith("SASL_")
+    tls = protocol.endswith("SSL")
+    problems = []
+    if sasl and settings.kafka_sasl_mechanism is None:
+        problems.append(
+            f"STREAMS_KAFKA_SECURITY_PROTOCOL={protocol} needs STREAMS_KAFKA_SASL_MECHANISM"
+        )
+    if settings.kafka_sasl_mechanism is not None and not sasl:
+        problems.append(
+            "STREAMS_KAFKA_SASL_MECHANISM needs STREAMS_KAFKA_SECURITY_PROTOCOL "
+            "SASL_PLAINTEXT or SASL_SSL"
+        )
+    if sasl and (settings.kafka_sasl_username is None or settings.kafka_sasl_password is None):
+        problems.append(
+            f"STREAMS_KAFKA_SECURITY_PROTOCOL={protocol} needs STREAMS_KAFKA_SASL_USERNAME "
+            "and STREAMS_KAFKA_SASL_PASSWORD"
+        )
+    files = settings.kafka_ca_file or settings.kafka_cert_file or settings.kafka_key_file
+    if files and not tls:
+        problems.append(
+            "STREAMS_KAFKA_*_FILE needs STREAMS_KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL"
+        )
+    if (settings.kafka_cert_file is None) != (settings.kafka_key_file is None):
+        problems.append("STREAMS_KAFKA_CERT_FILE and STREAMS_KAFKA_KEY_FILE go together")
+    return problems
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -188,6 +284,9 @@ def _describe(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         name = "_".join(str(part) for part in item["loc"])
+        if not name:  # a combination of settings (_kafka_connection): it names them
+            problems.append(str(item["ctx"]["error"]))
+            continue
         reason = ""
         if item["type"] == "value_error":  # one of our validators: what it found
             reason = f"{item['ctx']['error']}, "

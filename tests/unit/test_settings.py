@@ -79,6 +79,34 @@ BAD_VALUES = [
     ("dead_letter_max_bytes", "1000", "expected an integer from 32768 to 10485760"),
     ("log_level", "verbose", "accepted values are DEBUG, INFO, WARNING, ERROR"),
     ("store", "disk", "accepted values are rocksdb, memory"),
+    ("web_bind", "any", "expected an IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0"),
+    (
+        "api_tokens_file",
+        "/nowhere/tokens.json",
+        "no such file, expected the path of a JSON tokens file",
+    ),
+    ("metrics_public", "maybe", "expected true or false"),
+    ("api_token", "two words", "expected a token without spaces"),
+    (
+        "kafka_security_protocol",
+        "TLS",
+        "accepted values are PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL",
+    ),
+    ("kafka_sasl_mechanism", "GSSAPI", "accepted values are PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"),
+    ("kafka_sasl_username", "", "expected a user name"),
+    ("kafka_sasl_password", "", "expected a password"),
+    (
+        "kafka_ca_file",
+        "/nowhere/ca.pem",
+        "no such file, expected the path of a PEM file of certificate authorities",
+    ),
+    ("kafka_cert_file", "/", "not a file, expected the path of a PEM client certificate"),
+    (
+        "kafka_key_file",
+        "/nowhere/key.pem",
+        "no such file, expected the path of the PEM key of the client certificate",
+    ),
+    ("replication_factor", "0", "expected an integer from 1 to 7"),
     ("dedupe_window", "30", f"not a duration, {DURATION}"),
     ("dedupe_window", "59s", f"out of range, {DURATION}"),
     ("dedupe_window", "3651d", f"out of range, {DURATION}"),
@@ -124,3 +152,52 @@ def test_the_worker_stops_with_one_line_naming_the_variable(
     assert result.stderr.splitlines() == [
         f"Error: invalid configuration: {variable}={value!r}: {message}"
     ]
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"},
+            "STREAMS_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs STREAMS_KAFKA_SASL_MECHANISM; "
+            "STREAMS_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs STREAMS_KAFKA_SASL_USERNAME and "
+            "STREAMS_KAFKA_SASL_PASSWORD",
+        ),
+        (
+            {"KAFKA_SASL_MECHANISM": "PLAIN"},
+            "STREAMS_KAFKA_SASL_MECHANISM needs STREAMS_KAFKA_SECURITY_PROTOCOL SASL_PLAINTEXT "
+            "or SASL_SSL",
+        ),
+        (
+            {"KAFKA_CA_FILE": str(A_FILE)},
+            "STREAMS_KAFKA_*_FILE needs STREAMS_KAFKA_SECURITY_PROTOCOL SSL or SASL_SSL",
+        ),
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_CERT_FILE": str(A_FILE)},
+            "STREAMS_KAFKA_CERT_FILE and STREAMS_KAFKA_KEY_FILE go together",
+        ),
+    ],
+)
+def test_a_kafka_connection_that_cannot_work_is_named_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], message: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(f"STREAMS_{name}", value)
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value) == f"invalid configuration: {message}"
+
+
+def test_a_sasl_password_is_hidden_but_handed_to_a_child_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SASL_USERNAME": "metering",
+        "KAFKA_SASL_PASSWORD": "s3cret",
+    }.items():
+        monkeypatch.setenv(f"STREAMS_{name}", value)
+    settings = load_settings()
+    assert "s3cret" not in repr(settings)
+    assert settings.as_environment()["STREAMS_KAFKA_SASL_PASSWORD"] == "s3cret"
