@@ -14,7 +14,8 @@ import orjson
 
 from streams.wire.errors import InvalidMessage
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# Package data (streams/schemas/); the repository's schemas/ is a symlink to it.
+SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
 SUFFIX = ".schema.json"
 
 
