@@ -8,6 +8,7 @@ from functools import partial
 import faust
 
 from streams.api import views
+from streams.api.auth import Tokens, check_exposure
 from streams.faust_fixes import DrainingWorker, MeteringApp, QuietWorker
 from streams.observe.logs import logging_config
 from streams.observe.metrics import Metrics, WorkerState
@@ -44,13 +45,14 @@ def create_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=min(3.0, settings.session_timeout / 3),
         web_port=settings.web_port,
         web_host=settings.web_host,
-        web_bind="0.0.0.0",
+        web_bind=settings.web_bind,
         autodiscover=False,
     )
 
 
-def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
-    """The metering worker: refuses to build with an invalid rate card (RateCardError)."""
+def create_pipeline(settings: Settings, drain: Drain, tokens: Tokens | None = None) -> faust.App:
+    """The metering worker: refuses to build with an invalid rate card (RateCardError).
+    ``tokens``: who may call its HTTP API (``check_exposure``)."""
     validators = Validators()
     rate_card = load_rate_card(settings.rate_card, validators)
     app = create_app(settings)
@@ -64,7 +66,7 @@ def create_pipeline(settings: Settings, drain: Drain) -> faust.App:
             records_recovered=lambda: app.tables.recovery.recovered,
         )
     )
-    views.register(app, decoder, settings.topic(COMMANDS), metrics)
+    views.register(app, decoder, settings.topic(COMMANDS), metrics, tokens, settings.metrics_public)
     return app
 
 
@@ -83,8 +85,11 @@ def run_worker(app: faust.App, settings: Settings, drain: Drain | None = None) -
 
 
 def run_pipeline(settings: Settings) -> None:
+    """Run a worker; TokensError before anything starts if its HTTP API would be exposed
+    without tokens, or its tokens file is unusable."""
+    tokens = check_exposure(settings.web_bind, settings.api_tokens_file)
     drain = Drain()
-    app = create_pipeline(settings, drain)
+    app = create_pipeline(settings, drain, tokens)
     drain.on_exit = partial(app.consumer.leave_group, LEAVE_GROUP_TIMEOUT)
     asyncio.run(ensure_topics(settings, topic_specs(app, settings)))
     run_worker(app, settings, drain)

@@ -73,10 +73,13 @@ class Peers:
         self.app = app
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def part(self, worker: str) -> Part:
+    async def part(self, worker: str, authorization: str | None = None) -> Part:
         url = URL(worker).with_path("/accounts").with_query(scope="local")
+        headers = {"Authorization": authorization} if authorization else None
         try:
-            async with self.app.http_client.get(url, timeout=self.timeout) as response:
+            async with self.app.http_client.get(
+                url, timeout=self.timeout, headers=headers
+            ) as response:
                 body = orjson.loads(await response.read())
         except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as error:
             raise Unavailable(f"{worker} did not answer: {error!r}") from None
@@ -94,14 +97,15 @@ class EveryAccount:
         self.local = local
         self.peers = peers
 
-    async def accounts(self) -> list[Account]:
+    async def accounts(self, authorization: str | None = None) -> list[Account]:
+        """``authorization``: the caller's header, shown to the other workers."""
         assigned = self.group.owners()
         count = partition_count(assigned, self.group.changelog)
         workers = list(assigned)
-        parts = await asyncio.gather(*(self.part_of(worker) for worker in workers))
+        parts = await asyncio.gather(*(self.part_of(w, authorization) for w in workers))
         return merge(dict(zip(workers, parts, strict=True)), count)
 
-    async def part_of(self, worker: str) -> Part:
+    async def part_of(self, worker: str, authorization: str | None = None) -> Part:
         if worker == self.group.me:
             return self.local.part()
-        return await self.peers.part(worker)
+        return await self.peers.part(worker, authorization)

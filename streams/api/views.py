@@ -20,12 +20,14 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from streams.api.account_view import account_view
 from streams.api.all_accounts import Incomplete
+from streams.api.auth import BodyTooLarge, Tokens, bounded_body, caller_of, guard
 from streams.api.commands import ADD_FUNDS, CONFIGURE_AUTO_RECHARGE, BadCommand
 from streams.api.gather import EveryAccount, Group, LocalPart, Peers, Unavailable
 from streams.api.publish import CommandPublisher
 from streams.api.usage_view import usage_view
 from streams.api.worker import AccountStore, Readiness
 from streams.domain.usage import DAY, PERIODS
+from streams.observe import logs
 from streams.observe.metrics import Metrics
 from streams.pipeline.tables import ACCOUNTS, USAGE_WINDOWS
 from streams.wire.decode import Decoder
@@ -62,7 +64,9 @@ class AccountsPage(Page):
         try:
             if request.query.get("scope") == "local":
                 return self.reply(self.local.part())
-            return self.reply({"accounts": await self.every.accounts()})
+            # The other workers check the caller's token too.
+            authorization = request.headers.get("Authorization")
+            return self.reply({"accounts": await self.every.accounts(authorization)})
         except (Unavailable, Incomplete) as error:
             return self.reply({"error": str(error)}, status=503)
 
@@ -78,11 +82,15 @@ class CommandPage(Page):
         self.publisher = publisher
 
     async def publish(self, request: Request, account_id: str) -> Response:
-        body = await request.read()
         try:
+            body = await bounded_body(request)
             command_id = await self.publisher.publish(self.command_type, account_id, body)
+        except BodyTooLarge as error:
+            return self.reply({"error": str(error)}, status=413)
         except BadCommand as error:
             return self.reply({"error": str(error)}, status=400)
+        caller = caller_of(request)
+        logs.audit(caller and caller.name, request.method, request.path, account_id, command_id)
         return self.reply({"command_id": command_id}, status=202)
 
 
@@ -232,9 +240,18 @@ def pages(
     ]
 
 
-def register(app: faust.App, decoder: Decoder, commands_topic: str, metrics: Metrics) -> None:
+def register(
+    app: faust.App,
+    decoder: Decoder,
+    commands_topic: str,
+    metrics: Metrics,
+    tokens: Tokens | None,
+    metrics_public: bool = False,
+) -> None:
     # Web.add_view makes the view itself, as view_cls(app, web), and Faust has no public
     # way to give it more constructor arguments: each page here is its class with the
     # rest bound. add_view reads view_path and view_name from the view it made.
     for page in pages(app, decoder, commands_topic, metrics):
         app.web.add_view(page)  # type: ignore[arg-type]
+    # Before every route, Faust's own included: aiohttp's middleware, on its application.
+    app.web.web_app.middlewares.append(guard(tokens, metrics_public))

@@ -49,14 +49,19 @@ def accounts_table(accounts: list[dict[str, Any]]) -> Table:
     return table
 
 
-def fetch_accounts(url: str, timeout: float = HTTP_TIMEOUT) -> list[dict[str, Any]]:
-    """GET {url}/accounts; ClickException with one line if it cannot be had."""
+def fetch_accounts(
+    url: str, token: str | None = None, timeout: float = HTTP_TIMEOUT
+) -> list[dict[str, Any]]:
+    """GET {url}/accounts, with ``token`` as the bearer token if given; ClickException
+    with one line if it cannot be had."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise click.ClickException(f"expected an http:// URL such as {EXAMPLE_URL}, got {url!r}")
     endpoint = url.rstrip("/") + "/accounts"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        with urllib.request.urlopen(endpoint, timeout=timeout) as response:
+        request = urllib.request.Request(endpoint, headers=headers)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return orjson.loads(response.read())["accounts"]
     except urllib.error.HTTPError as error:
         raise click.ClickException(
@@ -89,14 +94,16 @@ def accounts(url: str | None) -> None:
 
     A table of each account's balance, currency, auto-recharge and pending recharge
     request. It asks one worker (GET /accounts), which gathers the accounts of every worker in its
-    group. Amounts are shown exactly as the API returns them.
+    group, with the bearer token in STREAMS_API_TOKEN if the workers check tokens.
+    Amounts are shown exactly as the API returns them.
 
     \b
     Example:
       streams accounts --url http://10.0.0.5:6066
     """
-    url = url or f"http://127.0.0.1:{load().web_port}"
-    found = fetch_accounts(url)
+    settings = load()
+    url = url or f"http://127.0.0.1:{settings.web_port}"
+    found = fetch_accounts(url, settings.api_token)
     # Piped or redirected, rich would fit the table into 80 columns; whole rows read better.
     width = None if sys.stdout.isatty() else 10_000
     Console(width=width).print(accounts_table(found))

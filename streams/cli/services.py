@@ -15,6 +15,7 @@ import click
 from streams.broker import BrokerError, KafkaDistribution, LocalBroker, PortUnavailable
 from streams.broker.distribution import DistributionError
 from streams.broker.local import check_port
+from streams.cli.common import ConfigurationError
 from streams.cli.common import settings as load
 
 
@@ -94,6 +95,7 @@ def broker(port: int, state_dir: Path | None) -> None:
 def worker() -> None:
     """Start one worker of the consumer group (configured by STREAMS_* variables)."""
     settings = load()  # before importing Faust: a bad variable is told at once
+    from streams.api.auth import TokensError
     from streams.app import run_pipeline
     from streams.domain import RateCardError
 
@@ -101,6 +103,8 @@ def worker() -> None:
         run_pipeline(settings)
     except RateCardError as error:
         raise click.ClickException(str(error)) from None
+    except TokensError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 @click.command()

@@ -78,3 +78,21 @@ def recharge_requested(request: RechargeRequested) -> None:
             "trigger_balance": format_money(request.trigger_balance),
         },
     )
+
+
+def audit(caller: str | None, method: str, path: str, account_id: str, command_id: str) -> None:
+    """One line per accepted write through the HTTP API: who, what, on which account."""
+    log.info(
+        "audit: %s %s by %s",
+        method,
+        path,
+        caller or "(no tokens configured)",
+        extra={
+            "audit": True,
+            "token": caller,
+            "method": method,
+            "path": path,
+            "account_id": account_id,
+            "command_id": command_id,
+        },
+    )

@@ -55,13 +55,29 @@ class FakeApp:
         return decorator
 
 
-class FakeRequest:
-    def __init__(self, body: bytes = b"", **query: str) -> None:
-        self.body = body
-        self.query = query
+class FakeBody:
+    """A request's body stream, handed out in pieces of at most ``piece`` bytes."""
 
-    async def read(self) -> bytes:
-        return self.body
+    def __init__(self, body: bytes, piece: int = 1000) -> None:
+        self.body, self.piece = body, piece
+
+    async def read(self, most: int) -> bytes:
+        taken = self.body[: min(most, self.piece)]
+        self.body = self.body[len(taken) :]
+        return taken
+
+
+class FakeRequest(dict):
+    """A request: its body, query, method and path (and what middleware put in it)."""
+
+    def __init__(
+        self, body: bytes = b"", method: str = "GET", path: str = "/", **query: str
+    ) -> None:
+        super().__init__()
+        self.content = FakeBody(body)
+        self.query = query
+        self.method, self.path = method, path
+        self.headers: dict[str, str] = {}
 
 
 def replied(response: Response) -> tuple[int, Any]:

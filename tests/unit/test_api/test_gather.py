@@ -79,7 +79,7 @@ class _Peers:
     def __init__(self, parts: dict[str, dict]) -> None:
         self.parts = parts
 
-    async def part(self, worker: str) -> dict:
+    async def part(self, worker: str, authorization: str | None = None) -> dict:
         return self.parts[worker]
 
 

@@ -112,7 +112,8 @@ class _Every:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
 
-    async def accounts(self) -> list:
+    async def accounts(self, authorization: str | None = None) -> list:
+        self.authorization = authorization
         if self.error:
             raise self.error
         return [{"account_id": "org-1"}]
@@ -176,7 +177,7 @@ def test_register_serves_each_path_with_its_methods() -> None:
     app = faust.App("api-register-test", autodiscover=False)
     Tables.declare(app, partitions=4, store="memory")
 
-    views.register(app, Decoder(Validators()), "credits.commands", Metrics())
+    views.register(app, Decoder(Validators()), "credits.commands", Metrics(), tokens=None)
 
     served = {(r.method, r.resource.canonical) for r in app.web.web_app.router.routes()}
     assert served - {(m, p) for m, p in served if m == "HEAD"} == {
