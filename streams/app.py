@@ -36,6 +36,7 @@ def create_app(settings: Settings) -> faust.App:
         # batch that spans partitions. The accounts stage runs its own transactions.
         processing_guarantee="at_least_once",
         topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
         topic_allow_declare=True,
         key_serializer="raw",
         value_serializer="raw",

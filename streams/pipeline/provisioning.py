@@ -3,6 +3,10 @@
 Faust subscribes to its internal topics when it joins the group; one that the broker has
 not fully created by then is ignored until the next rebalance, which may never come. So
 every topic is created, and seen in the cluster's metadata, before the worker starts.
+
+Each gets ``STREAMS_REPLICATION_FACTOR`` replicas, at most as many as the cluster has
+brokers, and ``min.insync.replicas`` one below that: with the producers' ``acks=all``, a
+write is acknowledged once it is on two brokers of three, and one broker may fail.
 """
 
 from __future__ import annotations
@@ -28,10 +32,32 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Replication:
+    """Replicas of each created topic, and how many must have a write before it counts."""
+
+    factor: int
+    min_insync: int
+
+    @classmethod
+    def for_cluster(cls, wanted: int, brokers: int) -> Replication:
+        """``wanted`` replicas, at most one per broker; ``min.insync.replicas`` one below."""
+        factor = max(1, min(wanted, brokers))
+        return cls(factor, max(1, factor - 1))
+
+    @property
+    def config(self) -> dict[str, str]:
+        return {"min.insync.replicas": str(self.min_insync)}
+
+
 def topic_specs(app: faust.App, settings: Settings) -> list[TopicSpec]:
     names = TopicNames.from_settings(settings)
     specs = [TopicSpec(name, settings.partitions) for name in names.all_contract_topics()]
     specs.append(TopicSpec(names.account_inputs, settings.partitions))
+    # Faust's leader assignor subscribes to this one-partition topic (the name is Faust's:
+    # LeaderAssignor._leader_topic_name). Created here, it gets the replication of the
+    # others; Faust would create it with its own replica count and no min.insync.replicas.
+    specs.append(TopicSpec(f"{app.conf.id}-__assignor-__leader", 1))
     specs += [
         TopicSpec(
             table.changelog_topic.get_topic_name(),
@@ -60,7 +86,8 @@ async def ensure_topics(
             existing = set(await admin.list_topics())
             missing = [spec for spec in specs if spec.name not in existing]
             if missing:
-                await _create(admin, missing)
+                replication = await _replication(admin, settings.replication_factor)
+                await _create(admin, missing, replication)
             await _wait_for_metadata(admin, [spec.name for spec in specs])
             return [spec.name for spec in missing]
         except KafkaConnectionError as error:
@@ -73,22 +100,47 @@ async def ensure_topics(
         delay = min(delay * 2, max_backoff_seconds)
 
 
-async def _create(admin: AIOKafkaAdminClient, specs: list[TopicSpec]) -> None:
-    topics = [
+async def _replication(admin: AIOKafkaAdminClient, wanted: int) -> Replication:
+    brokers = len((await admin.describe_cluster())["brokers"])
+    replication = Replication.for_cluster(wanted, brokers)
+    if replication.factor < wanted:
+        log.warning(
+            "STREAMS_REPLICATION_FACTOR is %d but the cluster reports %d broker(s): "
+            "new topics get %d replica(s)",
+            wanted,
+            brokers,
+            replication.factor,
+        )
+    return replication
+
+
+def new_topics(specs: list[TopicSpec], replication: Replication) -> list[NewTopic]:
+    """What to ask Kafka for: a spec's own config wins over the replication's."""
+    return [
         NewTopic(
             spec.name,
             num_partitions=spec.partitions,
-            replication_factor=1,
-            topic_configs=spec.config,
+            replication_factor=replication.factor,
+            topic_configs={**replication.config, **spec.config},
         )
         for spec in specs
     ]
-    response = await admin.create_topics(topics)
+
+
+async def _create(
+    admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: Replication
+) -> None:
+    response = await admin.create_topics(new_topics(specs, replication))
     for name, code, message in response.topic_errors:
         # Another worker may have created it first: that is as good as creating it.
         if code not in (0, TopicAlreadyExistsError.errno):
             raise RuntimeError(f"could not create topic {name}: error {code} {message}")
-    log.info("created topics %s", ", ".join(spec.name for spec in specs))
+    log.info(
+        "created topics %s (%d replica(s), min.insync.replicas %d)",
+        ", ".join(spec.name for spec in specs),
+        replication.factor,
+        replication.min_insync,
+    )
 
 
 async def _wait_for_metadata(

@@ -68,6 +68,9 @@ async def test_table_survives_a_new_worker_through_its_changelog(
     run = uuid.uuid4().hex[:12]
     prefix, app_id = f"t{run}.", f"tally-{run}"
     env = {"STREAMS_TOPIC_PREFIX": prefix, "STREAMS_APP_ID": app_id, "STREAMS_PARTITIONS": "4"}
+    # Faust creates this app's topics itself, with STREAMS_REPLICATION_FACTOR replicas and
+    # no cap (the worker's provisioning caps it at the brokers): one fits any broker.
+    env["STREAMS_REPLICATION_FACTOR"] = "1"
     await create_topics(kafka.bootstrap, [f"{prefix}tally.in", f"{prefix}tally.out"], 4)
     amounts = {f"org-{n}": [n + 1, 10 * n, 7] for n in range(8)}
 
