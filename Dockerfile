@@ -14,7 +14,8 @@ RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements-runtime.loc
     && rm /tmp/requirements-runtime.lock
 COPY --from=build /dist/ /tmp/dist/
 RUN pip install --no-cache-dir --no-deps /tmp/dist/*.whl && pip check && rm -r /tmp/dist
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/streams --create-home streams
+RUN groupadd --system --gid 10001 streams \
+    && useradd --system --uid 10001 --gid streams --home-dir /var/lib/streams --create-home streams
 USER 10001:10001
 WORKDIR /var/lib/streams
 ENV PYTHONUNBUFFERED=1 \
