@@ -1,4 +1,7 @@
-"""Questions an operator asks Kafka about a deployment: is the group up, is it caught up?"""
+"""Questions an operator asks Kafka about a deployment: is the group up, is it caught up?
+
+Each takes the connection to ask through, or the ``host:port`` of a plaintext listener.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +13,26 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
+from streams.connection import KafkaConnection
 
-async def group_members(bootstrap: str, group_id: str) -> int:
+Kafka = KafkaConnection | str
+
+
+async def group_members(kafka: Kafka, group_id: str) -> int:
     """How many members the consumer group has while it is Stable (0 otherwise)."""
-    state, members = await _group(bootstrap, group_id)
+    state, members = await _group(kafka, group_id)
     return members if state == "Stable" else 0
 
 
-async def group_size(bootstrap: str, group_id: str) -> int:
+async def group_size(kafka: Kafka, group_id: str) -> int:
     """How many members the consumer group has in any state: a member that left is gone
     at once, one that died stays until its session times out."""
-    _state, members = await _group(bootstrap, group_id)
+    _state, members = await _group(kafka, group_id)
     return members
 
 
-async def _group(bootstrap: str, group_id: str) -> tuple[str, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _group(kafka: Kafka, group_id: str) -> tuple[str, int]:
+    admin = AIOKafkaAdminClient(**_options(kafka))
     await admin.start()
     try:
         (description,) = await admin.describe_consumer_groups([group_id])
@@ -39,19 +46,19 @@ async def _group(bootstrap: str, group_id: str) -> tuple[str, int]:
 
 
 async def wait_for_group(
-    bootstrap: str, group_id: str, members: int = 1, *, timeout: float = 60.0
+    kafka: Kafka, group_id: str, members: int = 1, *, timeout: float = 60.0
 ) -> None:
     deadline = time.monotonic() + timeout
-    while await group_members(bootstrap, group_id) != members:
+    while await group_members(kafka, group_id) != members:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{group_id} did not reach {members} member(s) in {timeout:.0f} s")
         await asyncio.sleep(0.2)
 
 
-async def group_lag(bootstrap: str, group_id: str, topics: Iterable[str]) -> int:
+async def group_lag(kafka: Kafka, group_id: str, topics: Iterable[str]) -> int:
     """Messages in ``topics`` the group has not committed yet."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**_options(kafka))
+    admin = AIOKafkaAdminClient(**_options(kafka))
     await consumer.start()
     await admin.start()
     try:
@@ -68,3 +75,8 @@ async def group_lag(bootstrap: str, group_id: str, topics: Iterable[str]) -> int
     return sum(
         end - max(committed[tp].offset, 0) if tp in committed else end for tp, end in ends.items()
     )
+
+
+def _options(kafka: Kafka) -> dict[str, object]:
+    connection = KafkaConnection.plaintext(kafka) if isinstance(kafka, str) else kafka
+    return connection.client_options()

@@ -9,6 +9,7 @@ import faust
 
 from streams.api import views
 from streams.api.auth import Tokens, check_exposure
+from streams.connection import KafkaConnection
 from streams.faust_fixes import DrainingWorker, MeteringApp, QuietWorker
 from streams.observe.logs import logging_config
 from streams.observe.metrics import Metrics, WorkerState
@@ -31,6 +32,7 @@ def create_app(settings: Settings) -> faust.App:
     return MeteringApp(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=KafkaConnection.from_settings(settings).faust_credentials(),
         datadir=str(settings.data_dir),
         # Faust's own exactly_once is not used: its transaction manager cannot send a
         # batch that spans partitions. The accounts stage runs its own transactions.

@@ -209,15 +209,14 @@ class Settings(BaseSettings):
         return self.broker.removeprefix("kafka://").split(";")
 
     def as_environment(self) -> dict[str, str]:
-        """This process's environment with these settings, for a child process."""
-        values = {
-            f"STREAMS_{name.upper()}": str(value)
-            for name, value in self.model_dump(mode="json").items()
-            if value is not None
-        }
+        """This process's environment with these settings, for a child process (a setting
+        that is unset here is not inherited either)."""
+        dumped = {f"STREAMS_{name.upper()}": v for name, v in self.model_dump(mode="json").items()}
+        values = {name: str(value) for name, value in dumped.items() if value is not None}
         if self.kafka_sasl_password is not None:
             values["STREAMS_KAFKA_SASL_PASSWORD"] = self.kafka_sasl_password.get_secret_value()
-        return {**os.environ, **values}
+        inherited = {name: v for name, v in os.environ.items() if dumped.get(name, "") is not None}
+        return {**inherited, **values}
 
     def topic(self, name: str) -> str:
         """The real name of a contract topic, e.g. ``usage.call-minutes``."""

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from streams.connection import KafkaConnection, diagnose
 from streams.settings import Settings, SettingsError, load_settings
 
 # How long a command waits for the broker to answer before it gives up.
@@ -34,7 +35,8 @@ def settings() -> Settings:
 
 @contextlib.contextmanager
 def kafka_errors(settings: Settings) -> Iterator[None]:
-    """A broker that cannot be reached, or refuses, as one error line.
+    """A broker that cannot be reached, or refuses, as one error line; one that refuses
+    the credentials or the certificate is a configuration error (exit status 2).
 
     aiokafka also logs each failed connection; the command says it once, so those
     records are dropped (Python would print them to stderr, having no handler).
@@ -47,6 +49,10 @@ def kafka_errors(settings: Settings) -> Iterator[None]:
             f"no answer from Kafka at {settings.broker} within {CONNECT_TIMEOUT:g} s"
         ) from None
     except KafkaConnectionError:
+        # aiokafka says only "Unable to bootstrap": a connection of our own says why.
+        problem = asyncio.run(diagnose(KafkaConnection.from_settings(settings), CONNECT_TIMEOUT))
+        if problem is not None and problem.refused:
+            raise ConfigurationError(str(problem)) from None
         raise click.ClickException(f"cannot connect to Kafka at {settings.broker}") from None
     except KafkaError as error:
         raise click.ClickException(f"Kafka at {settings.broker}: {error}") from None
@@ -66,7 +72,7 @@ async def committed_reader(settings: Settings, topic: str) -> AsyncIterator[Read
     """A read_committed consumer assigned to every partition of ``topic`` (no group)."""
     partitions = await topic_partitions(settings, topic)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **KafkaConnection.from_settings(settings).client_options(),
         enable_auto_commit=False,
         auto_offset_reset="earliest",  # only if an offset is gone by the time it is read
         isolation_level="read_committed",
@@ -84,7 +90,7 @@ async def committed_reader(settings: Settings, topic: str) -> AsyncIterator[Read
 
 async def topic_partitions(settings: Settings, topic: str) -> list[TopicPartition]:
     """The partitions of ``topic``; ClickException if the cluster has no such topic."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**KafkaConnection.from_settings(settings).client_options())
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await admin.start()

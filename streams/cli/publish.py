@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.text import Text
 
 from streams.cli.common import CONNECT_TIMEOUT
+from streams.connection import KafkaConnection
 from streams.settings import Settings
 
 # A message not acknowledged by then fails the command.
@@ -63,7 +64,7 @@ async def publish(
     """Send ``messages`` in order, at most ``rate`` a second; the seconds it took."""
     await require_topics(settings, {topic for topic, _, _ in messages})
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **KafkaConnection.from_settings(settings).client_options(),
         acks="all",
         enable_idempotence=True,
         request_timeout_ms=DELIVERY_TIMEOUT_MS,
@@ -104,7 +105,7 @@ async def _until(due: float) -> None:
 
 async def require_topics(settings: Settings, topics: Iterable[str]) -> None:
     """A missing topic is an error here: Kafka would create it with its own defaults."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**KafkaConnection.from_settings(settings).client_options())
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await admin.start()

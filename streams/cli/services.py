@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import signal
 import tempfile
@@ -97,13 +98,19 @@ def worker() -> None:
     settings = load()  # before importing Faust: a bad variable is told at once
     from streams.api.auth import TokensError
     from streams.app import run_pipeline
+    from streams.connection import KafkaRefused
     from streams.domain import RateCardError
 
+    # aiokafka logs each failed connection, and Python would print those records before
+    # the worker's logging is set up: the worker says it once, and why.
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
     try:
         run_pipeline(settings)
     except RateCardError as error:
         raise click.ClickException(str(error)) from None
-    except TokensError as error:
+    except (TokensError, KafkaRefused) as error:
+        # Status 2, as for a bad setting: the credentials or the trusted authorities are
+        # wrong, and a restart by the supervisor would be refused alike.
         raise ConfigurationError(str(error)) from None
 
 

@@ -255,6 +255,9 @@ def run_demo(
             "data_dir": scratch / "worker",
             "web_port": web_port or free_port("0.0.0.0"),  # Faust's web server binds all
             "topic_prefix": "",
+            # Its own broker, on a plaintext listener: no STREAMS_KAFKA_* applies.
+            **{name: None for name in Settings.model_fields if name.startswith("kafka_")},
+            "kafka_security_protocol": "PLAINTEXT",
         }
     )
     log_path = scratch / "worker.log"

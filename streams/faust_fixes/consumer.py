@@ -436,9 +436,14 @@ class ProcessedOnlyConsumer(aiokafka_driver.Consumer):
     async def records_between(self, tp: TP, start: int, end: int) -> list[int]:
         """Offsets in [start, end) of ``tp`` that hold a record a consumer would see, and
         that this group has not committed past."""
+        conf = self.app.conf
         reader = AIOKafkaConsumer(
-            bootstrap_servers=[url.authority for url in self.app.conf.broker_consumer],
-            group_id=self.app.conf.id,  # only to read the group's committed offset
+            bootstrap_servers=[url.authority for url in conf.broker_consumer],
+            # As Faust's own consumer connects (streams.connection makes the credentials).
+            **aiokafka_driver.credentials_to_aiokafka_auth(
+                conf.broker_credentials, conf.ssl_context
+            ),
+            group_id=conf.id,  # only to read the group's committed offset
             enable_auto_commit=False,
             isolation_level="read_committed",
         )

@@ -19,6 +19,7 @@ import faust
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
+from streams.connection import KafkaConnection, KafkaRefused, diagnose
 from streams.pipeline.topics import TopicNames
 from streams.settings import Settings
 
@@ -74,13 +75,13 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the missing topics and wait until all are in the metadata.
 
-    While the broker cannot be reached it waits, logging why, and tries again.
+    While the broker cannot be reached it waits, logging why, and tries again. A broker
+    that refuses the credentials or the certificate is not waited for: KafkaRefused.
     """
+    connection = KafkaConnection.from_settings(settings)
     delay = 0.5
     while True:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10_000
-        )
+        admin = AIOKafkaAdminClient(**connection.client_options(), request_timeout_ms=10_000)
         try:
             await admin.start()
             existing = set(await admin.list_topics())
@@ -91,8 +92,15 @@ async def ensure_topics(
             await _wait_for_metadata(admin, [spec.name for spec in specs])
             return [spec.name for spec in missing]
         except KafkaConnectionError as error:
+            # aiokafka says only "Unable to bootstrap": a connection of our own says why.
+            problem = await diagnose(connection)
+            if problem is not None and problem.refused:
+                raise KafkaRefused(str(problem)) from None
             log.warning(
-                "waiting for Kafka at %s (%s); next try in %.1f s", settings.broker, error, delay
+                "waiting for Kafka at %s (%s); next try in %.1f s",
+                settings.broker,
+                problem or error,
+                delay,
             )
         finally:
             await admin.close()

@@ -19,6 +19,7 @@ from functools import partial
 import faust
 from faust.types import TP, Message
 
+from streams.connection import KafkaConnection
 from streams.domain import RateCard
 from streams.domain.window import DedupeWindow
 from streams.faust_fixes import ProcessedOnlyConsumer
@@ -235,11 +236,11 @@ def register(
     report = Report(metrics)
     # Not Faust's producer: its Topic.send (channel, message building, callbacks) cost a
     # quarter of the worker's time, and aiokafka's per-message send most of the rest.
-    bootstrap = [url.authority for url in app.conf.broker_producer]
-    writer = Writer(bootstrap)
+    connection = KafkaConnection.from_settings(settings)
+    writer = Writer(connection)
     transactions = None
     if settings.processing_guarantee == "exactly_once":
-        transactions = _transactions(app, bootstrap, names.account_inputs)
+        transactions = _transactions(app, connection, names.account_inputs)
     batch = AccountBatch(
         rate_card=rate_card,
         default_currency=settings.currency,
@@ -280,9 +281,11 @@ def _subscribe(
     return partial(loop.run, handle)
 
 
-def _transactions(app: faust.App, bootstrap: list[str], inputs_topic: str) -> PartitionTransactions:
+def _transactions(
+    app: faust.App, connection: KafkaConnection, inputs_topic: str
+) -> PartitionTransactions:
     """One transactional producer per account-inputs partition; offsets commit with them."""
-    transactions = PartitionTransactions(bootstrap, app.conf.id, inputs_topic)
+    transactions = PartitionTransactions(connection, app.conf.id, inputs_topic)
     app.consumer.commit_in_transactions(inputs_topic)
 
     # Before table recovery: the new producers fence off the previous owner first, so

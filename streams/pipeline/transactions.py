@@ -16,14 +16,15 @@ from collections.abc import Iterable, Sequence
 
 from aiokafka import TopicPartition
 
+from streams.connection import KafkaConnection
 from streams.pipeline.writes import RecordBatches, Where, Write, last_offsets
 
 log = logging.getLogger(__name__)
 
 
 class PartitionTransactions:
-    def __init__(self, bootstrap: Sequence[str], app_id: str, inputs_topic: str) -> None:
-        self.bootstrap = list(bootstrap)
+    def __init__(self, connection: KafkaConnection, app_id: str, inputs_topic: str) -> None:
+        self.connection = connection
         self.app_id = app_id
         self.inputs_topic = inputs_topic
         self._producers: dict[int, RecordBatches] = {}
@@ -73,7 +74,7 @@ class PartitionTransactions:
 
     async def _new_producer(self, partition: int) -> RecordBatches:
         return await RecordBatches.started(
-            self.bootstrap,
+            self.connection,
             transactional_id=self.transactional_id(partition),
             # The broker answers a batch sent while its previous transaction still ends
             # with a retriable error (KIP-890 verification): retry soon.

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from streams.connection import KafkaConnection
 from streams.faust_fixes import exit_for_redelivery
 from streams.pipeline.writes import RecordBatches, Where, Write, acknowledged
 
@@ -20,12 +21,12 @@ T = TypeVar("T")
 class Writer:
     """One idempotent producer, started with the stages (aiokafka needs a running loop)."""
 
-    def __init__(self, bootstrap: list[str]) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, connection: KafkaConnection) -> None:
+        self.connection = connection
         self._batches: RecordBatches | None = None
 
     async def start(self) -> None:
-        self._batches = await RecordBatches.started(self.bootstrap, enable_idempotence=True)
+        self._batches = await RecordBatches.started(self.connection, enable_idempotence=True)
 
     async def write(self, writes: list[Write]) -> dict[Where, int]:
         """Hand the writes to the producer, in order, then wait until the broker has all;

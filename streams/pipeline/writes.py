@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 
+from streams.connection import KafkaConnection
 from streams.pipeline.partitioning import account_partition
 from streams.pipeline.records import Headers
 
@@ -57,10 +58,10 @@ class RecordBatches:
         self._partitions: dict[str, int] = {}  # partition count per topic
 
     @classmethod
-    async def started(cls, bootstrap: list[str], **options: object) -> RecordBatches:
+    async def started(cls, connection: KafkaConnection, **options: object) -> RecordBatches:
         """A new producer (aiokafka creates one only in a running event loop), started."""
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            **connection.client_options(),
             acks="all",
             linger_ms=5,
             max_batch_size=MAX_BATCH_BYTES,

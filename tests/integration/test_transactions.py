@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from streams.connection import KafkaConnection
 from streams.pipeline.transactions import PartitionTransactions
 from tests.fixtures.broker import Kafka
 from tests.fixtures.kafka_io import create_topics, read_topic
@@ -27,7 +28,7 @@ async def test_a_batch_and_its_input_offset_commit_together(kafka: Kafka) -> Non
     run = uuid.uuid4().hex[:12]
     inputs, ledger, app_id = f"in-{run}", f"ledger-{run}", f"app-{run}"
     await create_topics(kafka.bootstrap, [inputs, ledger], partitions=2)
-    transactions = PartitionTransactions([kafka.bootstrap], app_id, inputs)
+    transactions = PartitionTransactions(KafkaConnection.plaintext(kafka.bootstrap), app_id, inputs)
     await transactions.own([1])
     try:
         await transactions.commit(
@@ -46,7 +47,8 @@ async def test_the_new_owner_of_a_partition_fences_off_the_old_one(kafka: Kafka)
     run = uuid.uuid4().hex[:12]
     inputs, ledger, app_id = f"in-{run}", f"ledger-{run}", f"app-{run}"
     await create_topics(kafka.bootstrap, [inputs, ledger], partitions=1)
-    old, new = (PartitionTransactions([kafka.bootstrap], app_id, inputs) for _ in range(2))
+    connection = KafkaConnection.plaintext(kafka.bootstrap)
+    old, new = (PartitionTransactions(connection, app_id, inputs) for _ in range(2))
     await old.own([0])
     await new.own([0])  # the partition moved while the old owner still runs
     try:

@@ -201,3 +201,25 @@ def test_a_sasl_password_is_hidden_but_handed_to_a_child_process(
     settings = load_settings()
     assert "s3cret" not in repr(settings)
     assert settings.as_environment()["STREAMS_KAFKA_SASL_PASSWORD"] == "s3cret"
+
+
+def test_a_setting_unset_for_a_child_process_is_not_inherited_either(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The demo's worker talks plaintext to the demo's broker, whatever this shell says."""
+    for name, value in {
+        "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+        "KAFKA_SASL_USERNAME": "metering",
+        "KAFKA_SASL_PASSWORD": "s3cret",
+    }.items():
+        monkeypatch.setenv(f"STREAMS_{name}", value)
+    monkeypatch.setenv("UNRELATED", "kept")
+    plaintext = {name: None for name in Settings.model_fields if name.startswith("kafka_")}
+    settings = load_settings().model_copy(
+        update={**plaintext, "kafka_security_protocol": "PLAINTEXT"}
+    )
+    environment = settings.as_environment()
+    assert environment["STREAMS_KAFKA_SECURITY_PROTOCOL"] == "PLAINTEXT"
+    assert not {name for name in environment if name.startswith("STREAMS_KAFKA_SASL")}
+    assert environment["UNRELATED"] == "kept"
