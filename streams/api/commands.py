@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from streams.domain import AddFunds, MoneyError
-from streams.domain.engine import not_positive
+from streams.domain.engine import above, not_positive
 from streams.wire.decode import TO_DOMAIN, Decoder
 from streams.wire.errors import InvalidMessage
 
@@ -74,6 +74,8 @@ def _check(decoder: Decoder, value: bytes, now: datetime) -> None:
         raise BadCommand(str(error)) from None
     if isinstance(item, AddFunds):
         problem = not_positive("amount", item.amount)
+    elif item.recharge_to is not None:
+        problem = above("recharge_to", item.recharge_to, item.trigger_balance)
     else:
         problem = not_positive("recharge_amount", item.recharge_amount)
     if problem:

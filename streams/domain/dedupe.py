@@ -26,18 +26,21 @@ from operator import attrgetter
 import orjson
 
 from streams.domain.account import AccountState
-from streams.domain.engine import Account
+from streams.domain.engine import RECHARGE_TIMEOUT, Account
 from streams.domain.inputs import (
     AddFunds,
     CallUsage,
+    CancelRecharge,
     ConferenceUsage,
     ConfigureAutoRecharge,
     Input,
+    OverdueCheck,
     RechargeResult,
+    time_of,
 )
 from streams.domain.outputs import Output, Refusal
 from streams.domain.ratecard import RateCard
-from streams.domain.window import DedupeWindow, time_of
+from streams.domain.window import DedupeWindow
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +81,21 @@ def apply_once(
     default_currency: str,
     window: DedupeWindow,
     stream_time: str | None,
+    recharge_timeout: int = RECHARGE_TIMEOUT,
 ) -> AppliedOnce:
     """Apply the arrivals in order, each id once; ``seen(id_key)`` is what was remembered
     before this call, ``stream_time`` the newest input time of the account's partition
-    before it. ``state`` is left as it was."""
-    account = Account(state, account_id, rate_card, default_currency)
+    before it. ``state`` is left as it was. Overdue checks have no id: applying one twice
+    changes nothing the second time."""
+    account = Account(state, account_id, rate_card, default_currency, recharge_timeout)
     result = AppliedOnce(account.state, account.outputs)
     remembered = result.remembered
     kept_from = "" if stream_time is None else window.first_day_kept(stream_time)
     for index, arrival in enumerate(arrivals):
         item = arrival.item
+        if isinstance(item, OverdueCheck):
+            account.take(item)
+            continue
         key, digest, at = id_key(item), digest_of(item), time_of(item)
         first = remembered.get(key) or seen(key)
         if first is None or first.offset < arrival.offset:  # not this very record again
@@ -115,7 +123,7 @@ def id_of(item: Input) -> tuple[str, str]:
     """The id field of an input's kind, and its value: ("event_id", "c-8f1e")."""
     if isinstance(item, CallUsage | ConferenceUsage):
         return "event_id", item.event_id
-    if isinstance(item, AddFunds | ConfigureAutoRecharge):
+    if isinstance(item, AddFunds | ConfigureAutoRecharge | CancelRecharge):
         return "command_id", item.command_id
     return "request_id", item.request_id
 
@@ -147,7 +155,14 @@ def digest_of(item: Input) -> int:
 # the dataclass itself).
 _CONTENT = {
     kind: attrgetter(*(f.name for f in fields(kind)))
-    for kind in (CallUsage, ConferenceUsage, AddFunds, ConfigureAutoRecharge, RechargeResult)
+    for kind in (
+        CallUsage,
+        ConferenceUsage,
+        AddFunds,
+        ConfigureAutoRecharge,
+        CancelRecharge,
+        RechargeResult,
+    )
 }
 
 

@@ -7,11 +7,11 @@ included, which is what makes replaying inputs after a crash safe.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from streams.domain.account import (
-    FAILED_REQUESTS_KEPT,
     MAX_FAILURES_IN_A_ROW,
+    UNCHARGED_REQUESTS_KEPT,
     AccountState,
     AutoRecharge,
     PendingRecharge,
@@ -19,14 +19,18 @@ from streams.domain.account import (
 from streams.domain.inputs import (
     AddFunds,
     CallUsage,
+    CancelRecharge,
     ConferenceUsage,
     ConfigureAutoRecharge,
     Input,
+    OverdueCheck,
     RechargeResult,
+    time_of,
 )
 from streams.domain.money import BALANCE_LIMIT, format_money
 from streams.domain.outputs import LedgerEntry, Notification, Output, RechargeRequested, Refusal
 from streams.domain.ratecard import RateCard, charge
+from streams.domain.times import seconds_between
 
 
 @dataclass(slots=True)
@@ -36,6 +40,9 @@ class Applied:
     refused: dict[int, Refusal]  # index of the input -> why it was not applied
 
 
+RECHARGE_TIMEOUT = 3600  # seconds: the contract's default STREAMS_RECHARGE_TIMEOUT
+
+
 def apply(
     state: AccountState | None,
     account_id: str,
@@ -43,9 +50,10 @@ def apply(
     *,
     rate_card: RateCard,
     default_currency: str,
+    recharge_timeout: int = RECHARGE_TIMEOUT,
 ) -> Applied:
     """Apply ``inputs``, in order, to one account. ``state`` is left as it was."""
-    account = Account(state, account_id, rate_card, default_currency)
+    account = Account(state, account_id, rate_card, default_currency, recharge_timeout)
     refused = {}
     for index, item in enumerate(inputs):
         refusal = account.take(item)
@@ -58,7 +66,7 @@ class Account:
     """One account while inputs are applied to it, one at a time. Each handler checks,
     then changes: a refused input leaves the account as it was."""
 
-    __slots__ = ("default_currency", "outputs", "rate_card", "state")
+    __slots__ = ("default_currency", "outputs", "rate_card", "recharge_timeout", "state")
 
     def __init__(
         self,
@@ -66,14 +74,24 @@ class Account:
         account_id: str,
         rate_card: RateCard,
         default_currency: str,
+        recharge_timeout: int = RECHARGE_TIMEOUT,
     ) -> None:
         self.state = state.copy() if state is not None else AccountState(account_id)
         self.rate_card = rate_card
         self.default_currency = default_currency
+        self.recharge_timeout = recharge_timeout  # seconds before a request is overdue
         self.outputs: list[Output] = []
 
     def take(self, item: Input) -> Refusal | None:
         """Apply one input: None when applied, else why it was not."""
+        if isinstance(item, OverdueCheck):
+            return self._overdue(item)  # the worker's clock: not an input's time
+        refusal = self._take(item)
+        if refusal is None:
+            self._moved_to(time_of(item))
+        return refusal
+
+    def _take(self, item: Input) -> Refusal | None:
         if isinstance(item, CallUsage):
             return self._usage(item, "call", item.call_type, item.direction)
         if isinstance(item, ConferenceUsage):
@@ -82,7 +100,17 @@ class Account:
             return self._add_funds(item)
         if isinstance(item, ConfigureAutoRecharge):
             return self._configure(item)
+        if isinstance(item, CancelRecharge):
+            return self._cancel(item)
         return self._result(item)
+
+    def _moved_to(self, at: str) -> None:
+        """After an applied input: its time is the account's latest, and a later day lifts
+        the daily limit's ``limited`` status."""
+        state = self.state
+        state.updated_at = at
+        if state.limited_day is not None and at[:10] > state.limited_day:
+            state.limited_day = None
 
     # --- inputs -------------------------------------------------------------------------
 
@@ -116,14 +144,22 @@ class Account:
         return None
 
     def _configure(self, item: ConfigureAutoRecharge) -> Refusal | None:
-        problem = self._currency_problem(item.currency) or not_positive(
-            "recharge_amount", item.recharge_amount
+        problem = self._currency_problem(item.currency) or (
+            not_positive("recharge_amount", item.recharge_amount)
+            if item.recharge_to is None
+            else above("recharge_to", item.recharge_to, item.trigger_balance)
         )
         if problem:
             return problem
         state = self.state
         state.currency = item.currency
-        state.auto_recharge = AutoRecharge(item.enabled, item.recharge_amount, item.trigger_balance)
+        state.auto_recharge = AutoRecharge(
+            item.enabled,
+            item.recharge_amount,
+            item.trigger_balance,
+            item.recharge_to,
+            item.max_recharges_per_day,
+        )
         state.failures_in_a_row = 0  # configuring again ends a suspension
         if state.balance >= item.trigger_balance:
             state.low_balance_notified = False
@@ -137,7 +173,7 @@ class Account:
         number = self._request_number(item.request_id)
         if number is None:
             return Refusal("unknown_request", f"unknown request_id {item.request_id}")
-        if item.succeeded and number in self.state.failed_requests:
+        if item.succeeded and number in self.state.uncharged_requests:
             return self._late_success(item, number)
         return Refusal(
             "settled_request",
@@ -163,9 +199,7 @@ class Account:
             self._maybe_request(item.request_id, item.completed_at)
             return None
         state.failures_in_a_row += 1
-        number = self._request_number(item.request_id)
-        if number is not None:
-            state.failed_requests = (*state.failed_requests, number)[-FAILED_REQUESTS_KEPT:]
+        self._uncharged(item.request_id)
         self._notify(
             "recharge_failed", item.completed_at, reason=item.reason, request_id=item.request_id
         )
@@ -183,11 +217,47 @@ class Account:
         if problem:
             return problem
         state = self.state
-        state.failed_requests = tuple(n for n in state.failed_requests if n != number)
+        state.uncharged_requests = tuple(n for n in state.uncharged_requests if n != number)
         state.failures_in_a_row = 0
         self._credit(item.amount, "recharge", item.request_id, item.completed_at)
         self._maybe_request(item.request_id, item.completed_at)
         return None
+
+    def _cancel(self, item: CancelRecharge) -> Refusal | None:
+        """An admin gives up waiting for a request's result: no longer pending, but a late
+        success for it still credits (the card may have been charged)."""
+        pending = self.state.pending
+        if pending is None or pending.request_id != item.request_id:
+            if self._request_number(item.request_id) is None:
+                return Refusal("unknown_request", f"unknown request_id {item.request_id}")
+            return Refusal(
+                "settled_request", f"request_id {item.request_id} is not pending: nothing to cancel"
+            )
+        self.state.pending = None
+        self._uncharged(item.request_id)
+        self._maybe_request(item.command_id, item.issued_at)
+        return None
+
+    def _overdue(self, item: OverdueCheck) -> Refusal | None:
+        """recharge_overdue, once, for a request still pending ``recharge_timeout`` after
+        it was made. A check for a settled request, or one made early, changes nothing."""
+        pending = self.state.pending
+        if (
+            pending is None
+            or pending.request_id != item.request_id
+            or pending.overdue_notified
+            or seconds_between(pending.requested_at, item.checked_at) < self.recharge_timeout
+        ):
+            return None
+        self.state.pending = replace(pending, overdue_notified=True)
+        self._notify("recharge_overdue", item.checked_at, request_id=pending.request_id)
+        return None
+
+    def _uncharged(self, request_id: str) -> None:
+        number = self._request_number(request_id)
+        if number is not None:
+            kept = (*self.state.uncharged_requests, number)
+            self.state.uncharged_requests = kept[-UNCHARGED_REQUESTS_KEPT:]
 
     # --- balance ------------------------------------------------------------------------
 
@@ -209,8 +279,11 @@ class Account:
 
     def _credit(self, amount: int, kind: str, source_id: str, at: str) -> None:
         state = self.state
+        restored = state.balance <= 0 < state.balance + amount and state.seq > 0
         state.balance += amount
         self._ledger(kind, amount, source_id, at, None, None)
+        if restored:
+            self._notify("balance_restored", at)
         if state.balance > 0:
             state.exhausted_notified = False
         auto = state.auto_recharge
@@ -265,7 +338,8 @@ class Account:
     # --- recharge requests --------------------------------------------------------------
 
     def _maybe_request(self, cause_id: str, at: str) -> None:
-        """One request at a time, while auto-recharge is on and the balance is below."""
+        """One request at a time, while auto-recharge is on, the balance is below its
+        trigger and the day's requests are not spent."""
         state = self.state
         auto = state.auto_recharge
         if (
@@ -274,16 +348,19 @@ class Account:
             or state.suspended
             or state.pending is not None
             or state.balance >= auto.trigger_balance
+            or not self._within_daily_limit(auto, at)
         ):
             return
+        amount = auto.amount_at(state.balance)
         state.recharges_requested += 1
+        state.recharges_that_day += 1
         request_id = f"{state.account_id}:rr:{state.recharges_requested}"
-        state.pending = PendingRecharge(request_id, auto.recharge_amount, at)
+        state.pending = PendingRecharge(request_id, amount, at)
         self.outputs.append(
             RechargeRequested(
                 request_id,
                 state.account_id,
-                auto.recharge_amount,
+                amount,
                 self._currency,
                 state.balance,
                 auto.trigger_balance,
@@ -291,6 +368,24 @@ class Account:
                 at,
             )
         )
+
+    def _within_daily_limit(self, auto: AutoRecharge, at: str) -> bool:
+        """Whether a request may go out on the UTC day of ``at`` (the latest day counted,
+        if ``at`` is earlier); at the limit, recharge_limit_reached once that day."""
+        state = self.state
+        day = max(state.recharge_day or "", at[:10])
+        if day != state.recharge_day:
+            state.recharge_day, state.recharges_that_day = day, 0
+        if state.recharges_that_day < auto.max_per_day:
+            return True
+        if state.limited_day != day:
+            state.limited_day = day
+            self._notify(
+                "recharge_limit_reached",
+                at,
+                reason=f"{auto.max_per_day} recharges requested on {day}, the daily limit",
+            )
+        return False
 
     def _request_number(self, request_id: str) -> int | None:
         """n of one of this account's requests sent so far (``<account>:rr:<n>``), or None."""
@@ -335,6 +430,16 @@ class Account:
                 request_id,
             )
         )
+
+
+def above(field: str, micros: int, floor: int) -> Refusal | None:
+    if micros <= floor:
+        return Refusal(
+            "not_positive",
+            f"{field} must be above trigger_balance {format_money(floor)}, "
+            f"got {format_money(micros)}",
+        )
+    return None
 
 
 def not_positive(field: str, micros: int) -> Refusal | None:

@@ -45,9 +45,30 @@ class ConfigureAutoRecharge:
     account_id: str
     issued_at: str
     enabled: bool
-    recharge_amount: int
+    recharge_amount: int  # 0 when recharge_to is given instead
     trigger_balance: int
     currency: str
+    recharge_to: int | None = None
+    max_recharges_per_day: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRecharge:
+    command_id: str
+    account_id: str
+    issued_at: str
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueCheck:
+    """Not a contract input: the worker's question, at ``checked_at`` (its clock), whether
+    the pending request ``request_id`` has waited too long for its result. It goes
+    through the account's log like any input, so a replay decides the same."""
+
+    account_id: str
+    request_id: str
+    checked_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,4 +83,17 @@ class RechargeResult:
 
 
 Usage = CallUsage | ConferenceUsage
-Input = CallUsage | ConferenceUsage | AddFunds | ConfigureAutoRecharge | RechargeResult
+Command = AddFunds | ConfigureAutoRecharge | CancelRecharge
+Input = CallUsage | ConferenceUsage | Command | RechargeResult | OverdueCheck
+
+
+def time_of(item: Input) -> str:
+    """The time an input carries: when the usage happened, the command was issued, the
+    charge completed, the check was made."""
+    if isinstance(item, AddFunds | ConfigureAutoRecharge | CancelRecharge):
+        return item.issued_at
+    if isinstance(item, RechargeResult):
+        return item.completed_at
+    if isinstance(item, OverdueCheck):
+        return item.checked_at
+    return item.occurred_at

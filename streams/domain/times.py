@@ -25,3 +25,9 @@ def latest(reference_second: int) -> str:
     """The latest believable time for a reference, to the second, as the schemas write it."""
     moment = datetime.fromtimestamp(reference_second + AHEAD_SECONDS, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def seconds_between(earlier: str, later: str) -> float:
+    """Seconds from ``earlier`` to ``later`` (schema times, to the second)."""
+    first = datetime.strptime(earlier[:19], "%Y-%m-%dT%H:%M:%S")
+    return (datetime.strptime(later[:19], "%Y-%m-%dT%H:%M:%S") - first).total_seconds()

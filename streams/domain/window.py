@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from streams.domain.inputs import AddFunds, ConfigureAutoRecharge, Input, RechargeResult
+from streams.domain.inputs import time_of
+
+__all__ = ["DedupeWindow", "newest_of", "time_of"]
 
 _SECOND = "%Y-%m-%dT%H:%M:%S"
 
@@ -50,16 +52,6 @@ def newest_of(newest: str | None, times: list[str]) -> str | None:
     if latest is None or (newest is not None and newest >= latest):
         return newest
     return latest
-
-
-def time_of(item: Input) -> str:
-    """The time an input carries: when the usage happened, the command was issued, the
-    charge completed."""
-    if isinstance(item, AddFunds | ConfigureAutoRecharge):
-        return item.issued_at
-    if isinstance(item, RechargeResult):
-        return item.completed_at
-    return item.occurred_at
 
 
 @lru_cache(maxsize=64)

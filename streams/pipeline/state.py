@@ -23,21 +23,44 @@ def encode(state: AccountState, applied_offset: int) -> bytes:
             state.currency,
             state.balance,
             state.seq,
-            None if auto is None else [auto.enabled, auto.recharge_amount, auto.trigger_balance],
-            None if pending is None else [pending.request_id, pending.amount, pending.requested_at],
+            None
+            if auto is None
+            else [
+                auto.enabled,
+                auto.recharge_amount,
+                auto.trigger_balance,
+                auto.recharge_to,
+                auto.max_per_day,
+            ],
+            None
+            if pending is None
+            else [
+                pending.request_id,
+                pending.amount,
+                pending.requested_at,
+                pending.overdue_notified,
+            ],
             state.recharges_requested,
             state.failures_in_a_row,
             state.notifications_sent,
             state.exhausted_notified,
             state.low_balance_notified,
-            state.failed_requests,
+            state.uncharged_requests,
+            state.recharge_day,
+            state.recharges_that_day,
+            state.limited_day,
+            state.updated_at,
         ]
     )
 
 
+# Fields added since v1, at the end of the list: their values for a state stored before.
+_LATER = ((), None, 0, None, None)  # uncharged_requests, recharge_day ... updated_at
+
+
 def decode(stored: bytes) -> tuple[AccountState, int]:
     fields = orjson.loads(stored)
-    failed_requests = fields[12] if len(fields) > 12 else ()  # absent in v1 states
+    later = fields[12:] + list(_LATER[len(fields) - 12 :])
     (
         applied_offset,
         account_id,
@@ -52,6 +75,7 @@ def decode(stored: bytes) -> tuple[AccountState, int]:
         exhausted_notified,
         low_balance_notified,
     ) = fields[:12]
+    uncharged, recharge_day, recharges_that_day, limited_day, updated_at = later
     state = AccountState(
         account_id=account_id,
         currency=currency,
@@ -64,7 +88,11 @@ def decode(stored: bytes) -> tuple[AccountState, int]:
         notifications_sent=notifications_sent,
         exhausted_notified=exhausted_notified,
         low_balance_notified=low_balance_notified,
-        failed_requests=tuple(failed_requests),
+        uncharged_requests=tuple(uncharged),
+        recharge_day=recharge_day,
+        recharges_that_day=recharges_that_day,
+        limited_day=limited_day,
+        updated_at=updated_at,
     )
     return state, applied_offset
 

@@ -17,6 +17,8 @@ from streams.domain import (
     parse_money,
     times,
 )
+from streams.domain.account import MAX_RECHARGES_PER_DAY
+from streams.domain.inputs import CancelRecharge, Command
 from streams.wire.errors import InvalidMessage
 from streams.wire.schemas import Validators
 
@@ -94,8 +96,11 @@ def _command_schema(message: Mapping[str, Any]) -> str:
         return "add-funds"
     if command_type == "configure_auto_recharge":
         return "configure-auto-recharge"
+    if command_type == "cancel_recharge":
+        return "cancel-recharge"
     raise InvalidMessage(
-        f"type: {command_type!r} is not one of 'add_funds', 'configure_auto_recharge'"
+        f"type: {command_type!r} is not one of 'add_funds', 'configure_auto_recharge', "
+        "'cancel_recharge'"
     )
 
 
@@ -122,7 +127,7 @@ def _conference(m: Message) -> ConferenceUsage:
     )
 
 
-def _command(m: Message) -> AddFunds | ConfigureAutoRecharge:
+def _command(m: Message) -> Command:
     if m["type"] == "add_funds":
         return AddFunds(
             m["command_id"],
@@ -131,14 +136,19 @@ def _command(m: Message) -> AddFunds | ConfigureAutoRecharge:
             parse_money(m["amount"]),
             m["currency"],
         )
+    if m["type"] == "cancel_recharge":
+        return CancelRecharge(m["command_id"], m["account_id"], m["issued_at"], m["request_id"])
+    target = m.get("recharge_to")
     return ConfigureAutoRecharge(
         m["command_id"],
         m["account_id"],
         m["issued_at"],
         m["enabled"],
-        parse_money(m["recharge_amount"]),
+        parse_money(m.get("recharge_amount", "0")),
         parse_money(m["trigger_balance"]),
         m["currency"],
+        None if target is None else parse_money(target),
+        m.get("max_recharges_per_day", MAX_RECHARGES_PER_DAY),
     )
 
 

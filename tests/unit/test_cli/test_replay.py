@@ -109,7 +109,7 @@ def test_commands_are_checked_by_their_type(decoder: Decoder) -> None:
     checked = check_lines(decoder, "command", lines, NOW_MS)
     assert [line.key for line in checked.good] == [b"fabrikam"]
     assert [skipped.reason for skipped in checked.skipped] == [
-        "type: 'refund' is not one of 'add_funds', 'configure_auto_recharge'",
+        "type: 'refund' is not one of 'add_funds', 'configure_auto_recharge', 'cancel_recharge'",
         'amount: 5 is not of type "string"',
     ]
 

@@ -92,10 +92,26 @@ def funds(amount: str, currency: str = "USD") -> AddFunds:
 
 
 def auto(
-    amount: str = "10.00", trigger: str = "5.00", *, enabled: bool = True, currency: str = "USD"
+    amount: str = "10.00",
+    trigger: str = "5.00",
+    *,
+    enabled: bool = True,
+    currency: str = "USD",
+    to: str | None = None,
+    per_day: int = 10,
+    at: str = AT,
 ) -> ConfigureAutoRecharge:
+    """Auto-recharge of ``amount`` below ``trigger``, or up to ``to`` (then amount is 0)."""
     return ConfigureAutoRecharge(
-        _id("a"), ACCOUNT, AT, enabled, parse_money(amount), parse_money(trigger), currency
+        _id("a"),
+        ACCOUNT,
+        at,
+        enabled,
+        0 if to is not None else parse_money(amount),
+        parse_money(trigger),
+        currency,
+        None if to is None else parse_money(to),
+        per_day,
     )
 
 

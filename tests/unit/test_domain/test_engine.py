@@ -18,7 +18,7 @@ from streams.domain import (
     apply,
     format_money,
 )
-from streams.domain.account import FAILED_REQUESTS_KEPT
+from streams.domain.account import UNCHARGED_REQUESTS_KEPT
 from tests.unit.test_domain.builders import (
     ACCOUNT,
     AT,
@@ -149,7 +149,7 @@ def test_the_balance_may_cross_zero_and_exhaustion_is_sent_once_until_above_zero
     result = run(funds("1.00"), minutes(1), state=result.state)  # still not above zero
     assert notes(result) == []
     result = run(funds("5.00"), minutes(1), minutes(5), state=result.state)
-    assert notes(result) == ["balance_exhausted"]
+    assert notes(result) == ["balance_restored", "balance_exhausted"]
 
 
 def test_an_account_that_never_had_funds_is_exhausted_on_its_first_debit() -> None:
@@ -268,12 +268,12 @@ def test_a_late_success_lifts_a_suspension_and_may_request_again() -> None:
 
 
 def test_only_recent_failed_requests_can_be_credited_late() -> None:
-    state = run(funds("10.00"), auto("1.00", "999.00")).state  # requests at once
-    for n in range(1, FAILED_REQUESTS_KEPT + 3):
-        state = run(failed(n), auto("1.00", "999.00"), state=state).state
+    state = run(funds("10.00"), auto("1.00", "999.00", per_day=100)).state  # requests at once
+    for n in range(1, UNCHARGED_REQUESTS_KEPT + 3):
+        state = run(failed(n), auto("1.00", "999.00", per_day=100), state=state).state
     oldest = run(succeeded(1, "1.00"), state=state)
     assert [refusal.code for refusal in oldest.refused.values()] == ["settled_request"]
-    recent = run(succeeded(FAILED_REQUESTS_KEPT + 2, "1.00"), state=state)
+    recent = run(succeeded(UNCHARGED_REQUESTS_KEPT + 2, "1.00"), state=state)
     assert recent.refused == {}
 
 

@@ -21,9 +21,10 @@ INPUTS = [
     "conference-usage",
     "add-funds",
     "configure-auto-recharge",
+    "cancel-recharge",
     "recharge-result",
 ]
-OUTPUTS = ["recharge-requested", "ledger-entry", "notification", "dead-letter"]
+OUTPUTS = ["recharge-requested", "ledger-entry", "notification", "dead-letter", "account-status"]
 MESSAGE_TYPES = [*INPUTS, *OUTPUTS]
 ALL_SCHEMAS = ["common", *MESSAGE_TYPES, "rate-card"]
 
@@ -102,6 +103,23 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "balance": "-0.20",
         "currency": "USD",
         "occurred_at": "2026-11-24T11:00:00Z",
+    },
+    "account-status": {
+        "account_id": "contoso",
+        "balance": "19.40",
+        "currency": "USD",
+        "status": "active",
+        "auto_recharge": "on",
+        "pending_request_id": None,
+        "seq": 42,
+        "updated_at": "2026-11-24T10:00:00Z",
+    },
+    "cancel-recharge": {
+        "command_id": "x-1",
+        "account_id": "contoso",
+        "type": "cancel_recharge",
+        "request_id": "contoso:rr:3",
+        "issued_at": "2026-11-24T12:00:00Z",
     },
     "dead-letter": {
         "topic": "usage.call-minutes",
@@ -221,8 +239,9 @@ def test_shared_fields_reference_common_definitions(name: str) -> None:
     if name != "dead-letter":  # the dead letter wraps raw input; it has no account_id
         assert properties["account_id"]["$ref"] == f"{COMMON_ID}#/$defs/account_id"
     for prop, schema in properties.items():
-        if prop == "currency" or prop.endswith("_at"):
-            assert schema["$ref"].startswith(f"{COMMON_ID}#/$defs/"), prop
+        if prop == "currency" or prop.endswith("_at"):  # a nullable one: one of its options
+            refs = [schema.get("$ref"), *(o.get("$ref") for o in schema.get("oneOf", []))]
+            assert any(ref and ref.startswith(f"{COMMON_ID}#/$defs/") for ref in refs), prop
 
 
 def test_every_reference_to_common_resolves(validators: Validators) -> None:
