@@ -134,6 +134,7 @@ class LocalBroker:
         self.port = port or free_port()
         self.controller_port = free_port()
         self.heap = heap
+        self.cluster_id = _cluster_id()  # formatted into the storage at the first start
         self._process: subprocess.Popen[bytes] | None = None
         # Where this start's part of the logs begins: both files are appended to.
         self._log_start = self._jvm_output_start = 0
@@ -190,6 +191,10 @@ class LocalBroker:
             parts += [f"last {len(tail)} lines of its log:", *tail, f"full log: {self.log_file}"]
         return "\n".join(parts) if parts else f"it wrote no log (in {self.state_dir})"
 
+    def properties(self, data_dir: Path) -> str:
+        """This broker's server.properties; a ClusterNode's also names its peers."""
+        return server_properties(self.port, self.controller_port, data_dir)
+
     def check_ports(self) -> None:
         """Fail with one line naming the port if the broker could not listen on its ports.
 
@@ -201,7 +206,8 @@ class LocalBroker:
         if self.controller_port == self.port or port_problem(self.controller_port) is not None:
             self.controller_port = free_port()
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 60.0, *, wait: bool = True) -> None:
+        """Start the JVM; wait until it is ready unless ``wait`` is False (ClusterNode)."""
         if self.running:
             return
         self.check_ports()
@@ -209,7 +215,7 @@ class LocalBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "server.properties"
         data_dir = self.state_dir / "data"
-        config.write_text(server_properties(self.port, self.controller_port, data_dir))
+        config.write_text(self.properties(data_dir))
         if not (data_dir / "meta.properties").exists():
             self._format(config)
         command = [
@@ -237,6 +243,8 @@ class LocalBroker:
             start_new_session=True,
         )
         stdout.close()
+        if not wait:
+            return
         try:
             asyncio.run(self._wait_ready(timeout))
         except BaseException:
@@ -280,7 +288,7 @@ class LocalBroker:
             "--config",
             str(config),
             # One argument: an id may start with "-", which would read as an option.
-            f"--cluster-id={_cluster_id()}",
+            f"--cluster-id={self.cluster_id}",
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:

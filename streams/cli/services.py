@@ -14,6 +14,7 @@ from types import TracebackType
 import click
 
 from streams.broker import BrokerError, KafkaDistribution, LocalBroker, PortUnavailable
+from streams.broker.cluster import KafkaCluster
 from streams.broker.distribution import DistributionError
 from streams.broker.local import check_port
 from streams.cli.common import ConfigurationError
@@ -52,8 +53,18 @@ def _port_taken(error: PortUnavailable, option: str, default: str = "") -> click
     type=click.Path(file_okay=False, path_type=Path),
     help="Keep the broker's data here across runs (default: a temporary directory).",
 )
-def broker(port: int, state_dir: Path | None) -> None:
-    """Run a single-node Apache Kafka broker (KRaft) in the foreground until interrupted."""
+@click.option(
+    "--nodes",
+    type=click.IntRange(1, 5),
+    default=1,
+    show_default=True,
+    help="Run a cluster of this many nodes (a JVM each): the first on --port, the others "
+    "on free ports.",
+)
+def broker(port: int, state_dir: Path | None, nodes: int) -> None:
+    """Run a local Apache Kafka broker (KRaft), or a cluster of --nodes, until interrupted."""
+    if nodes > 1:
+        return _cluster(nodes, port, state_dir)
     settings = load()
     distribution = KafkaDistribution(settings.cache_dir)
     with Scratch("streams-broker-") as scratch:
@@ -90,6 +101,46 @@ def broker(port: int, state_dir: Path | None) -> None:
         finally:
             local.stop()
             click.echo("broker stopped")
+
+
+def _cluster(nodes: int, port: int, state_dir: Path | None) -> None:
+    """``streams broker --nodes N``: N nodes on loopback, each a broker and a controller."""
+    distribution = KafkaDistribution(load().cache_dir)
+    with Scratch("streams-cluster-") as scratch:
+        cluster = KafkaCluster(distribution, state_dir or scratch.path, nodes, port=port)
+        try:
+            cluster.check_ports()  # before fetching jars or starting a JVM
+            if not distribution.is_resolved():
+                version = distribution.version
+                click.echo(f"fetching Apache Kafka {version} from Maven Central (first run)")
+            stop = threading.Event()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: stop.set())
+            cluster.start()
+        except PortUnavailable as error:
+            if error.port != port:  # one of the free ports, taken since: just try again
+                raise click.ClickException(str(error)) from None
+            raise _port_taken(error, "--port") from None
+        except DistributionError as error:
+            raise click.ClickException(str(error)) from None
+        except BrokerError as error:
+            scratch.keep = state_dir is None  # the log the message names is in it
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"Apache Kafka {cluster.version()} cluster of {nodes} nodes ready at {cluster.url} "
+            f"in {cluster.started_in:.1f} s (Ctrl-C stops it)",
+        )
+        try:
+            while not stop.wait(0.5):
+                for node in cluster.nodes:
+                    if not node.running:
+                        scratch.keep = state_dir is None
+                        raise click.ClickException(
+                            f"node {node.node_id} exited; " + node.log_excerpt()
+                        )
+        finally:
+            cluster.stop()
+            click.echo("cluster stopped")
 
 
 @click.command()

@@ -11,6 +11,7 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.broker import local
 from streams.broker.local import free_port
@@ -76,6 +77,52 @@ async def test_broker_command_serves_transactions_and_stops_cleanly(tmp_path) ->
     assert process.returncode == 0, output
     assert "broker stopped" in output
     assert not _jvm_running(state_dir), "the broker's JVM outlived `streams broker`"
+
+
+CLUSTER_READY = re.compile(r"cluster of 3 nodes ready at kafka://(\S+) in")
+
+
+async def test_a_three_node_cluster_replicates_and_stops_cleanly(tmp_path) -> None:
+    """`streams broker --nodes 3`: three JVMs, node 1 on --port, every node a broker that
+    holds a replica of a topic of three; Ctrl-C stops all three."""
+    port = free_port()
+    state_dir = tmp_path / "cluster"
+    command = [sys.executable, "-m", "streams", "broker", "--nodes", "3", "--port", str(port)]
+    command += ["--state-dir", str(state_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    nodes = [state_dir / f"node-{n}" for n in (1, 2, 3)]
+    try:
+        started = time.monotonic()
+        lines: list[str] = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if CLUSTER_READY.search(line) or time.monotonic() - started > 90:
+                break
+        match = CLUSTER_READY.search(lines[-1]) if lines else None
+        assert match, f"no ready line within 90 s: {''.join(lines)}"
+        servers = match.group(1).split(";")
+        assert servers[0] == f"127.0.0.1:{port}"
+        assert len(set(servers)) == 3
+        assert all(_jvm_running(node) for node in nodes)
+
+        topic = f"replicated-{uuid.uuid4().hex}"
+        await create_topics(",".join(servers), [topic], partitions=3, replicas=3)
+        admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+        await admin.start()
+        try:
+            brokers = (await admin.describe_cluster())["brokers"]
+            (described,) = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        assert sorted(broker["node_id"] for broker in brokers) == [1, 2, 3]
+        assert [sorted(p["replicas"]) for p in described["partitions"]] == [[1, 2, 3]] * 3
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=90)
+    assert process.returncode == 0, output
+    assert "cluster stopped" in output
+    assert not any(_jvm_running(node) for node in nodes), "a node outlived `streams broker`"
 
 
 def test_a_taken_port_is_one_line_and_no_jvm(tmp_path) -> None:
