@@ -46,4 +46,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         kafka = fixtures.get("kafka")
         if kafka is not None and kafka.local is not None:
             report.sections.append(("Kafka broker log (tail)", kafka.local.log_tail(80)))
+        cluster = fixtures.get("cluster")  # a test's own KafkaCluster
+        if cluster is not None:
+            report.sections.append(("Kafka cluster logs (tails)", cluster.log_tails(40)))
     return report
