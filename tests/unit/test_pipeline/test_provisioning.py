@@ -10,7 +10,8 @@ import pytest
 from aiokafka.admin import NewTopic
 
 from streams.app import create_app
-from streams.pipeline import provisioning
+from streams.connection import KafkaConnection
+from streams.pipeline import provisioning, writes
 from streams.pipeline.provisioning import (
     Replication,
     TopicSpec,
@@ -19,6 +20,8 @@ from streams.pipeline.provisioning import (
     topic_specs,
 )
 from streams.pipeline.tables import Tables
+from streams.pipeline.transactions import PartitionTransactions
+from streams.pipeline.writer import Writer
 from streams.settings import Settings
 
 
@@ -126,3 +129,27 @@ def test_faust_s_own_producer_waits_for_every_in_sync_replica(tmp_path: Path) ->
     app = create_app(Settings(data_dir=tmp_path, replication_factor=3))
     assert app.conf.producer_acks == -1
     assert app.conf.topic_replication_factor == 3
+
+
+class _Producer:
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def test_the_stages_producers_wait_for_every_in_sync_replica(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The outputs and changelogs go through the Writer (idempotent) or a transactional
+    producer per partition: both with acks=all, so min.insync.replicas holds for them."""
+    made: list[dict] = []
+    monkeypatch.setattr(writes, "AIOKafkaProducer", lambda **o: made.append(o) or _Producer())
+    connection = KafkaConnection.plaintext("127.0.0.1:9092")
+    await Writer(connection).start()
+    await PartitionTransactions(connection, "metering", "metering-account-inputs").own([0, 1])
+    assert [options["acks"] for options in made] == ["all", "all", "all"]
+    assert made[0]["enable_idempotence"] is True
+    assert [options.get("transactional_id") for options in made[1:]] == [
+        "metering-accounts-0",
+        "metering-accounts-1",
+    ]
