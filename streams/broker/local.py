@@ -24,6 +24,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.broker.distribution import KafkaDistribution
+from streams.broker.sasl_ssl import CertificateError, SaslSslListener
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j.properties")
 _PR_SET_PDEATHSIG = 1
@@ -128,6 +129,7 @@ class LocalBroker:
         state_dir: Path,
         port: int | None = None,
         heap: str = "1g",
+        sasl_ssl_port: int | None = None,
     ) -> None:
         self.distribution = distribution
         self.state_dir = state_dir
@@ -135,6 +137,9 @@ class LocalBroker:
         self.controller_port = free_port()
         self.heap = heap
         self.cluster_id = _cluster_id()  # formatted into the storage at the first start
+        # A SASL_SSL listener besides the plaintext one, for clients only (see sasl_ssl).
+        self.sasl_ssl_port = sasl_ssl_port
+        self.sasl_ssl: SaslSslListener | None = None
         self._process: subprocess.Popen[bytes] | None = None
         # Where this start's part of the logs begins: both files are appended to.
         self._log_start = self._jvm_output_start = 0
@@ -205,6 +210,8 @@ class LocalBroker:
         check_port(self.port, "127.0.0.1", "is taken (another Kafka?)")
         if self.controller_port == self.port or port_problem(self.controller_port) is not None:
             self.controller_port = free_port()
+        if self.sasl_ssl_port is not None:
+            check_port(self.sasl_ssl_port, "127.0.0.1", "is taken")
 
     def start(self, timeout: float = 60.0, *, wait: bool = True) -> None:
         """Start the JVM; wait until it is ready unless ``wait`` is False (ClusterNode)."""
@@ -215,7 +222,11 @@ class LocalBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self.state_dir / "server.properties"
         data_dir = self.state_dir / "data"
-        config.write_text(self.properties(data_dir))
+        properties = self.properties(data_dir)
+        if self.sasl_ssl_port is not None:
+            self.sasl_ssl = self._open_sasl_ssl(self.sasl_ssl_port, data_dir)
+            properties = self.sasl_ssl.add_to(properties)
+        config.write_text(properties)
         if not (data_dir / "meta.properties").exists():
             self._format(config)
         command = [
@@ -290,6 +301,8 @@ class LocalBroker:
             # One argument: an id may start with "-", which would read as an option.
             f"--cluster-id={self.cluster_id}",
         ]
+        if self.sasl_ssl is not None:  # SCRAM users are kept in the cluster's metadata
+            command += ["--add-scram", self.sasl_ssl.scram_credential()]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             headline = f"formatting Kafka storage failed (status {done.returncode}):"
@@ -311,6 +324,8 @@ class LocalBroker:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     pass
                 await _fetch_metadata(self.bootstrap)
+                if self.sasl_ssl is not None:
+                    await _fetch_metadata(**self.sasl_ssl.client().client_options())
                 return
             except Exception as error:  # not up yet: connection refused, no controller...
                 last_error = error
@@ -320,6 +335,20 @@ class LocalBroker:
             + self.log_excerpt()
         )
 
+    def _open_sasl_ssl(self, port: int, data_dir: Path) -> SaslSslListener:
+        """The SASL_SSL listener's certificates and user, made on first use."""
+        directory = self.state_dir / "sasl_ssl"
+        if not directory.exists() and (data_dir / "meta.properties").exists():
+            # Its user would have been added when the storage was formatted.
+            raise BrokerError(
+                f"{self.state_dir} holds a broker started without a SASL_SSL listener; "
+                "use another state directory"
+            )
+        try:
+            return SaslSslListener.prepare(directory, port, user="streams", java=self._java())
+        except CertificateError as error:
+            raise BrokerError(str(error)) from None
+
     def _raise_if_bind_failed(self) -> None:
         """The port was taken between our check and Kafka's bind: say so in one line."""
         refused = f"failed to bind to 127.0.0.1:{self.port}: Address already in use"
@@ -327,8 +356,10 @@ class LocalBroker:
             raise PortUnavailable(self.port, "127.0.0.1", "is taken (another Kafka?)")
 
 
-async def _fetch_metadata(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+async def _fetch_metadata(bootstrap_servers: str | list[str], **security: object) -> None:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=2000, **security
+    )
     try:
         await admin.start()
         cluster = await admin.describe_cluster()

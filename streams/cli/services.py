@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import shutil
 import signal
 import tempfile
@@ -17,6 +18,7 @@ from streams.broker import BrokerError, KafkaDistribution, LocalBroker, PortUnav
 from streams.broker.cluster import KafkaCluster
 from streams.broker.distribution import DistributionError
 from streams.broker.local import check_port
+from streams.broker.sasl_ssl import LISTENER, MECHANISM, SaslSslListener
 from streams.cli.common import ConfigurationError
 from streams.cli.common import settings as load
 
@@ -61,18 +63,28 @@ def _port_taken(error: PortUnavailable, option: str, default: str = "") -> click
     help="Run a cluster of this many nodes (a JVM each): the first on --port, the others "
     "on free ports.",
 )
-def broker(port: int, state_dir: Path | None, nodes: int) -> None:
+@click.option(
+    "--sasl-ssl-port",
+    type=click.IntRange(1, 65535),
+    help="Also listen for SASL_SSL clients on this port (SCRAM-SHA-512, a certificate "
+    "authority made for it) and print their STREAMS_* settings. Single node only.",
+)
+def broker(port: int, state_dir: Path | None, nodes: int, sasl_ssl_port: int | None) -> None:
     """Run a local Apache Kafka broker (KRaft), or a cluster of --nodes, until interrupted."""
+    if sasl_ssl_port is not None and nodes > 1:
+        raise click.UsageError("--sasl-ssl-port is for a single node (--nodes 1)")
     if nodes > 1:
         return _cluster(nodes, port, state_dir)
     settings = load()
     distribution = KafkaDistribution(settings.cache_dir)
     with Scratch("streams-broker-") as scratch:
-        local = LocalBroker(distribution, state_dir or scratch.path, port=port)
+        local = LocalBroker(
+            distribution, state_dir or scratch.path, port, sasl_ssl_port=sasl_ssl_port
+        )
         try:
             local.check_ports()  # before fetching jars or starting a JVM
         except PortUnavailable as error:
-            raise _port_taken(error, "--port") from None
+            raise _port_taken(error, _port_option(error, sasl_ssl_port)) from None
         if not distribution.is_resolved():
             version = distribution.version
             click.echo(f"fetching Apache Kafka {version} from Maven Central (first run)")
@@ -83,12 +95,14 @@ def broker(port: int, state_dir: Path | None, nodes: int) -> None:
         try:
             local.start()
         except PortUnavailable as error:  # taken between the check and Kafka's bind
-            raise _port_taken(error, "--port") from None
+            raise _port_taken(error, _port_option(error, sasl_ssl_port)) from None
         except DistributionError as error:
             raise click.ClickException(str(error)) from None
         except BrokerError as error:
             scratch.keep = state_dir is None  # the log the message names is in it
             raise click.ClickException(str(error)) from None
+        if local.sasl_ssl is not None:
+            click.echo(_client_settings(local.sasl_ssl))
         click.echo(
             f"Apache Kafka {local.version()} ready at {local.url} "
             f"in {time.monotonic() - started:.1f} s (Ctrl-C stops it)",
@@ -101,6 +115,20 @@ def broker(port: int, state_dir: Path | None, nodes: int) -> None:
         finally:
             local.stop()
             click.echo("broker stopped")
+
+
+def _port_option(error: PortUnavailable, sasl_ssl_port: int | None) -> str:
+    return "--sasl-ssl-port" if error.port == sasl_ssl_port else "--port"
+
+
+def _client_settings(listener: SaslSslListener) -> str:
+    """What a client of the SASL_SSL listener is configured with, ready for a shell."""
+    lines = [f"{LISTENER} listener ({MECHANISM}) at {listener.url}; its clients' settings:"]
+    lines += [
+        f"  export {name}={shlex.quote(value)}"
+        for name, value in listener.client_settings().items()
+    ]
+    return "\n".join(lines)
 
 
 def _cluster(nodes: int, port: int, state_dir: Path | None) -> None:
