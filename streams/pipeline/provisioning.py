@@ -99,7 +99,7 @@ async def ensure_topics(
             log.warning(
                 "waiting for Kafka at %s (%s); next try in %.1f s",
                 settings.broker,
-                problem or error,
+                f"{problem.server} {problem.reason}" if problem else error,
                 delay,
             )
         finally:
