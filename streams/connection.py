@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiokafka.conn import create_conn
+from aiokafka.conn import AIOKafkaConnection, create_conn
 from aiokafka.errors import (
     AuthenticationFailedError,
     IllegalSaslStateError,
@@ -23,6 +23,7 @@ from aiokafka.errors import (
     UnsupportedSaslMechanismError,
 )
 from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.metadata import MetadataRequest
 
 from streams.settings import Settings
 
@@ -162,16 +163,36 @@ async def _connect(
         return ConnectionProblem(server, f"did not answer within {timeout:g} s", False)
     except (OSError, KafkaError) as error:
         return ConnectionProblem(server, f"could not be reached ({_said(error)})", False)
-    conn.close()
+    try:
+        if connection.sasl_mechanism is None and not await _answers(conn, timeout):
+            # A SASL listener answers ApiVersions, then closes at a request before login.
+            reason = (
+                "closed the connection at the first request: its listener may need SASL; "
+                "check STREAMS_KAFKA_SECURITY_PROTOCOL"
+            )
+            return ConnectionProblem(server, reason, refused=True)
+    finally:
+        conn.close()
     return None
+
+
+async def _answers(conn: AIOKafkaConnection, timeout: float) -> bool:
+    """Whether the broker answers a request for the cluster's metadata."""
+    try:
+        async with asyncio.timeout(timeout):
+            await conn.send(MetadataRequest([]))
+    except (KafkaError, TimeoutError):
+        return False
+    return True
 
 
 def _refusal(connection: KafkaConnection, error: KafkaError) -> str:
     who = f"user {connection.username!r} ({connection.sasl_mechanism})"
-    return (
-        f"refused SASL authentication of {who}: {_said(error)}; "
-        "check the STREAMS_KAFKA_SASL_* settings"
-    )
+    # A listener without SASL answers the handshake so.
+    check = "the STREAMS_KAFKA_SASL_* settings"
+    if isinstance(error, IllegalSaslStateError):
+        check = "STREAMS_KAFKA_SECURITY_PROTOCOL"
+    return f"refused SASL authentication of {who}: {_said(error).rstrip('.')}; check {check}"
 
 
 def _said(error: BaseException) -> str:

@@ -258,6 +258,23 @@ async def test_a_broker_certificate_of_an_untrusted_authority_is_one_line(
     assert done.seconds < REFUSAL_WITHIN
 
 
+async def test_a_client_without_sasl_is_told_the_listener_may_need_it(
+    secured: SecuredBroker,
+) -> None:
+    """SSL alone gets through TLS and the first exchange, then the broker hangs up."""
+    settings = {
+        k: v for k, v in _run_settings(secured).items() if not k.startswith("STREAMS_KAFKA_SASL")
+    }
+    settings["STREAMS_KAFKA_SECURITY_PROTOCOL"] = "SSL"
+    done = await streams(settings, "tail", "credits.ledger", "--exit-at-end")
+    assert done.status == 2, done
+    assert done.stderr.splitlines() == [
+        f"Error: Kafka at {secured.server} closed the connection at the first request: its "
+        "listener may need SASL; check STREAMS_KAFKA_SECURITY_PROTOCOL"
+    ]
+    assert done.seconds < REFUSAL_WITHIN
+
+
 def _refused(secured: SecuredBroker) -> str:
     return (
         f"Kafka at {secured.server} refused SASL authentication of user 'streams' "
