@@ -50,8 +50,8 @@ def commands(accounts: int) -> list[tuple[str, bytes, bytes]]:
     return out
 
 
-def funds(accounts: int) -> list[tuple[str, bytes, bytes]]:
-    """One add_funds per account: that many accounts in the worker's tables."""
+def funds(accounts: int, at: str = AT) -> list[tuple[str, bytes, bytes]]:
+    """One add_funds per account, issued ``at``: that many accounts in the worker's tables."""
     return [
         (
             "credits.commands",
@@ -63,7 +63,7 @@ def funds(accounts: int) -> list[tuple[str, bytes, bytes]]:
                     "type": "add_funds",
                     "amount": "100.00",
                     "currency": "USD",
-                    "issued_at": AT,
+                    "issued_at": at,
                 }
             ),
         )

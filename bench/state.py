@@ -36,8 +36,9 @@ async def memory(
     input time (so a step of five days' events spans the window five times)."""
     bootstrap = settings.bootstrap_servers[0]
     settings = settings.model_copy(update={"dedupe_window": 86400})
-    await load.produce(bootstrap, settings.topic_prefix, load.funds(accounts))
     time_of = load.spread(per_day, steps[-1] / per_day)
+    # Funded at the usage's first moment: a later time would make it all too late.
+    await load.produce(bootstrap, settings.topic_prefix, load.funds(accounts, time_of(0)))
     topics = [settings.topic(t) for t in load.INPUT_TOPICS]
     topics.append(f"{settings.app_id}-account-inputs")
     figures, done = [], 0

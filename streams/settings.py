@@ -57,6 +57,7 @@ _ACCEPTED = {
     "topic_prefix": f"expected {_NAME} (or nothing)",
     "cache_dir": "expected a directory (created if missing)",
     "dedupe_window": "expected a duration from 1m to 3650d with its unit: s, m, h or d, e.g. 30d",
+    "recharge_timeout": "expected a duration from 1s to 30d with its unit: s, m, h or d, e.g. 1h",
     "web_bind": "expected an IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0",
     "api_tokens_file": "expected the path of a JSON tokens file",
     "api_token": "expected a token without spaces",
@@ -173,6 +174,11 @@ class Settings(BaseSettings):
         30 * 86400,
         description="how long an input's id is remembered, in input time; an older input "
         "is refused as too_late",
+    )
+    recharge_timeout: _duration(1, 30 * 86400) = Field(  # type: ignore[valid-type]
+        3600,
+        description="how long a recharge request may wait for its result before "
+        "recharge_overdue is notified",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
     cache_dir: Path = Field(

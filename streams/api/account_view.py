@@ -19,8 +19,13 @@ def account_fields(state: AccountState) -> dict[str, Any]:
         if auto is None
         else {
             "enabled": auto.enabled,
-            "recharge_amount": format_money(auto.recharge_amount),
+            "recharge_amount": None
+            if auto.recharge_to is not None
+            else format_money(auto.recharge_amount),
+            "recharge_to": None if auto.recharge_to is None else format_money(auto.recharge_to),
             "trigger_balance": format_money(auto.trigger_balance),
+            "max_recharges_per_day": auto.max_per_day,
+            "status": state.auto_recharge_status,
         },
         "pending_recharge": None
         if pending is None

@@ -30,6 +30,7 @@ from streams.domain.usage import DAY, PERIODS
 from streams.observe import logs
 from streams.observe.metrics import Metrics
 from streams.pipeline.tables import ACCOUNTS, USAGE_WINDOWS
+from streams.wire import encode
 from streams.wire.decode import Decoder
 
 JSON = "application/json"
@@ -149,6 +150,19 @@ class AccountPage(OwnerPage):
         return self.bytes(account_view(state), content_type=JSON)
 
 
+class StatusPage(OwnerPage):
+    """GET /accounts/{account_id}/status: the document credits.account-status carries."""
+
+    view_name = "account_status"
+    view_path = "/accounts/{account_id}/status"
+
+    async def answer(self, request: Request, account_id: str) -> Response:
+        state = self.store.state(account_id)
+        if state is None:
+            return self.no_account(account_id)
+        return self.bytes(encode.account_status(state), content_type=JSON)
+
+
 class UsagePage(OwnerPage):
     """GET /accounts/{account_id}/usage?period=day|month: the account's usage windows."""
 
@@ -233,6 +247,7 @@ def pages(
         partial(FundsPage, publisher=publisher),
         partial(AutoRechargePage, publisher=publisher),
         partial(AccountPage, table=accounts, store=store),
+        partial(StatusPage, table=accounts, store=store),
         partial(UsagePage, table=usage_windows, store=store),
         partial(MetricsPage, metrics=metrics),
         HealthPage,

@@ -7,6 +7,7 @@ import faust
 
 from streams.domain import AccountState
 from streams.domain.usage import UsageWindows
+from streams.pipeline.partitioning import PARTITION_MARK
 from streams.pipeline.state import decode, decode_windows
 
 
@@ -47,5 +48,7 @@ class AccountStore:
         return decode_windows(stored)[0] if stored else UsageWindows()
 
     def rows(self) -> list[tuple[bytes, bytes]]:
-        """Every stored account, as (key, value): a copy, as the stage may write meanwhile."""
-        return list(self.accounts.data.items())
+        """Every stored account, as (key, value): a copy, as the stage may write meanwhile.
+        Not the records about a partition that the table also keeps (their keys begin with
+        PARTITION_MARK, which no account id does)."""
+        return [row for row in self.accounts.data.items() if not row[0].startswith(PARTITION_MARK)]

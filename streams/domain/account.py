@@ -29,8 +29,15 @@ class AutoRecharge:
 class PendingRecharge:
     request_id: str
     amount: int
-    requested_at: str
+    requested_at: str  # the time of the input that caused it
     overdue_notified: bool = False  # recharge_overdue sent for it
+    sent_at: str | None = None  # the worker's clock when it was made (None: stored before)
+
+    @property
+    def waiting_since(self) -> str:
+        """Since when billing has had it: the worker's clock, not the cause's time (a
+        backlog of old inputs would make every request overdue at once)."""
+        return self.sent_at or self.requested_at
 
 
 @dataclass(slots=True)

@@ -82,12 +82,13 @@ def apply_once(
     window: DedupeWindow,
     stream_time: str | None,
     recharge_timeout: int = RECHARGE_TIMEOUT,
+    now: str | None = None,
 ) -> AppliedOnce:
     """Apply the arrivals in order, each id once; ``seen(id_key)`` is what was remembered
     before this call, ``stream_time`` the newest input time of the account's partition
     before it. ``state`` is left as it was. Overdue checks have no id: applying one twice
     changes nothing the second time."""
-    account = Account(state, account_id, rate_card, default_currency, recharge_timeout)
+    account = Account(state, account_id, rate_card, default_currency, recharge_timeout, now)
     result = AppliedOnce(account.state, account.outputs)
     remembered = result.remembered
     kept_from = "" if stream_time is None else window.first_day_kept(stream_time)

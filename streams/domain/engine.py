@@ -51,9 +51,11 @@ def apply(
     rate_card: RateCard,
     default_currency: str,
     recharge_timeout: int = RECHARGE_TIMEOUT,
+    now: str | None = None,
 ) -> Applied:
-    """Apply ``inputs``, in order, to one account. ``state`` is left as it was."""
-    account = Account(state, account_id, rate_card, default_currency, recharge_timeout)
+    """Apply ``inputs``, in order, to one account, ``now`` by the worker's clock (when a
+    request is sent). ``state`` is left as it was."""
+    account = Account(state, account_id, rate_card, default_currency, recharge_timeout, now)
     refused = {}
     for index, item in enumerate(inputs):
         refusal = account.take(item)
@@ -66,7 +68,7 @@ class Account:
     """One account while inputs are applied to it, one at a time. Each handler checks,
     then changes: a refused input leaves the account as it was."""
 
-    __slots__ = ("default_currency", "outputs", "rate_card", "recharge_timeout", "state")
+    __slots__ = ("default_currency", "now", "outputs", "rate_card", "recharge_timeout", "state")
 
     def __init__(
         self,
@@ -75,11 +77,13 @@ class Account:
         rate_card: RateCard,
         default_currency: str,
         recharge_timeout: int = RECHARGE_TIMEOUT,
+        now: str | None = None,
     ) -> None:
         self.state = state.copy() if state is not None else AccountState(account_id)
         self.rate_card = rate_card
         self.default_currency = default_currency
         self.recharge_timeout = recharge_timeout  # seconds before a request is overdue
+        self.now = now  # the worker's clock, for the requests sent (None: the input's time)
         self.outputs: list[Output] = []
 
     def take(self, item: Input) -> Refusal | None:
@@ -246,7 +250,7 @@ class Account:
             pending is None
             or pending.request_id != item.request_id
             or pending.overdue_notified
-            or seconds_between(pending.requested_at, item.checked_at) < self.recharge_timeout
+            or seconds_between(pending.waiting_since, item.checked_at) < self.recharge_timeout
         ):
             return None
         self.state.pending = replace(pending, overdue_notified=True)
@@ -355,7 +359,7 @@ class Account:
         state.recharges_requested += 1
         state.recharges_that_day += 1
         request_id = f"{state.account_id}:rr:{state.recharges_requested}"
-        state.pending = PendingRecharge(request_id, amount, at)
+        state.pending = PendingRecharge(request_id, amount, at, sent_at=self.now)
         self.outputs.append(
             RechargeRequested(
                 request_id,

@@ -69,6 +69,7 @@ class OverdueCheck:
     account_id: str
     request_id: str
     checked_at: str
+    waiting_since: str = ""  # as the worker found the request indexed (the rules ignore it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,14 +32,18 @@ from streams.domain import (
     apply_once,
 )
 from streams.domain.dedupe import AppliedOnce, id_of
+from streams.domain.engine import RECHARGE_TIMEOUT
+from streams.domain.inputs import OverdueCheck
 from streams.domain.outputs import Refusal
 from streams.domain.usage import UsageWindows, record_usage
 from streams.domain.window import DedupeWindow, newest_of, time_of
 from streams.pipeline import state as state_codec
 from streams.pipeline.dedupe_window import PartitionWindow
+from streams.pipeline.overdue import KIND as OVERDUE_CHECK
+from streams.pipeline.overdue import DueIndex, overdue_check
 from streams.pipeline.partitioning import SEPARATOR
 from streams.pipeline.records import Origin, Record
-from streams.pipeline.topics import DEAD_LETTER
+from streams.pipeline.topics import ACCOUNT_STATUS, DEAD_LETTER
 from streams.state import PartitionStore
 from streams.wire import encode
 from streams.wire.dead_letter import INTERNAL_ERROR, DeadLetters, describe_defect
@@ -69,6 +73,7 @@ class Plan:
     # dedupe key -> remembered input; the window's records; None: a tombstone
     seen: dict[bytes, bytes | None] = field(default_factory=dict)
     states: dict[bytes, bytes] = field(default_factory=dict)  # account key -> state
+    due: dict[bytes, bytes | None] = field(default_factory=dict)  # the pending requests' index
     windows: dict[bytes, bytes] = field(default_factory=dict)  # account key -> usage windows
     applied: int = 0
     duplicates: int = 0
@@ -90,6 +95,7 @@ class Plan:
             self.windows[key] = part.windows
         if part.state is not None:
             self.states[key] = part.state
+        self.due.update(part.due)
         self.applied += part.applied
         self.duplicates += part.duplicates
 
@@ -118,6 +124,7 @@ class AccountPlan:
     times: list[str] = field(default_factory=list)  # of the inputs read
     windows: bytes | None = None
     state: bytes | None = None
+    due: dict[bytes, bytes | None] = field(default_factory=dict)
     applied: int = 0
     duplicates: int = 0
 
@@ -148,17 +155,19 @@ class AccountBatch:
         letters: DeadLetters,
         window: DedupeWindow,
         tables: Callable[[int], PartitionTables],
+        recharge_timeout: int = RECHARGE_TIMEOUT,
     ) -> None:
         self.rate_card = rate_card
         self.default_currency = default_currency
         self.letters = letters
         self.window = window
         self.tables = tables
+        self.recharge_timeout = recharge_timeout
 
     def plan(self, partition: int, records: Iterable[Record], now: datetime) -> Plan:
         tables = self.tables(partition)
         window = PartitionWindow(self.window, partition, tables.seen_inputs)
-        planner = _Planner(self, tables, window.stream_time, now)
+        planner = _Planner(self, tables, window.stream_time, now, DueIndex(partition))
         plan = Plan(partition)
         by_account: dict[bytes, list[Record]] = {}
         for record in records:
@@ -190,12 +199,19 @@ class _Planner:
     """One partition's batch, planned account by account against its tables."""
 
     def __init__(
-        self, batch: AccountBatch, tables: PartitionTables, stream_time: str | None, now: datetime
+        self,
+        batch: AccountBatch,
+        tables: PartitionTables,
+        stream_time: str | None,
+        now: datetime,
+        due: DueIndex,
     ) -> None:
         self.batch = batch
         self.tables = tables
         self.stream_time = stream_time
         self.now = now
+        self.clock = now.strftime("%Y-%m-%dT%H:%M:%SZ")  # as the domain writes times
+        self.due = due
 
     def one_by_one(self, key: bytes, records: list[Record], plan: Plan) -> None:
         for record in records:
@@ -223,6 +239,8 @@ class _Planner:
             default_currency=batch.default_currency,
             window=batch.window,
             stream_time=self.stream_time,
+            recharge_timeout=batch.recharge_timeout,
+            now=self.clock,
         )
         return self._encoded(inputs, arrivals, result, plan)
 
@@ -265,13 +283,19 @@ class _Planner:
             seen_key = prefix + id_key.encode()
             part.seen[seen_key] = state_codec.encode_seen(seen)
             part.remembered.setdefault(seen.day or "", []).append(seen_key)
-        part.times = [time_of(arrival.item) for arrival in arrivals]
+        # Not the overdue checks': their time is the worker's clock, not the stream's.
+        part.times = [time_of(a.item) for a in arrivals if not isinstance(a.item, OverdueCheck)]
         usage = [o for o in result.outputs if isinstance(o, LedgerEntry) and o.service]
         if usage:
             part.windows = self._windows(inputs, usage, arrivals, plan)
         # Only refused inputs of a new account: then the account does not come to be.
         if inputs.state is not None or result.state != AccountState(account_id):
             part.state = state_codec.encode(result.state, inputs.last_offset)
+            status = encode.account_status(result.state)
+            if inputs.state is None or status != encode.account_status(inputs.state):
+                part.sends.append((ACCOUNT_STATUS, key, status))
+            checks = [a.item for a in arrivals if isinstance(a.item, OverdueCheck)]
+            part.due = self.due.changes(key, inputs.state, result.state, checks)
         return part
 
     def _seen(self, prefix: bytes, plan: Plan) -> Callable[[str], Seen | None]:
@@ -302,6 +326,8 @@ class _Planner:
 
 
 def _input(record: Record) -> Input:
+    if record.kind == OVERDUE_CHECK:  # the worker's own input, not the contract's
+        return overdue_check(orjson.loads(record.value))
     to_domain = TO_DOMAIN.get(record.kind)
     if to_domain is None:
         raise ValueError("an account-inputs record without the headers ingest writes")

@@ -53,18 +53,18 @@ class Replication:
 
 def topic_specs(app: faust.App, settings: Settings) -> list[TopicSpec]:
     names = TopicNames.from_settings(settings)
-    specs = [TopicSpec(name, settings.partitions) for name in names.all_contract_topics()]
+    compact, compacted = {"cleanup.policy": "compact"}, names.compacted()
+    specs = [
+        TopicSpec(name, settings.partitions, compact if name in compacted else {})
+        for name in names.all_contract_topics()
+    ]
     specs.append(TopicSpec(names.account_inputs, settings.partitions))
     # Faust's leader assignor subscribes to this one-partition topic (the name is Faust's:
     # LeaderAssignor._leader_topic_name). Created here, it gets the replication of the
     # others; Faust would create it with its own replica count and no min.insync.replicas.
     specs.append(TopicSpec(f"{app.conf.id}-__assignor-__leader", 1))
     specs += [
-        TopicSpec(
-            table.changelog_topic.get_topic_name(),
-            settings.partitions,
-            {"cleanup.policy": "compact"},
-        )
+        TopicSpec(table.changelog_topic.get_topic_name(), settings.partitions, compact)
         for table in app.tables.values()
     ]
     return specs

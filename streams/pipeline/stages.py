@@ -28,6 +28,7 @@ from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.drain import Drain
 from streams.pipeline.inbox import Inbox
 from streams.pipeline.ingest import Ingest
+from streams.pipeline.overdue import Lookout, lookout_interval
 from streams.pipeline.records import Origin, Record, record_from
 from streams.pipeline.report import Report
 from streams.pipeline.tables import Tables
@@ -247,16 +248,14 @@ def register(
         letters=letters,
         window=DedupeWindow(settings.dedupe_window),
         tables=tables.partition,
+        recharge_timeout=settings.recharge_timeout,
     )
-    ingest = IngestStage(Ingest(decoder, letters), kinds, names, writer, report)
     accounts = AccountsStage(batch, tables, names, report, writer, transactions)
+    _look_for_overdue(app, tables, writer, names.account_inputs, settings.recharge_timeout)
+    ingest = IngestStage(Ingest(decoder, letters), kinds, names, writer, report)
     inputs = app.topic(*kinds, key_type=bytes, value_type=bytes)
     account_inputs = app.topic(
-        names.account_inputs,
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.partitions,
-        internal=True,
+        names.account_inputs, key_type=bytes, value_type=bytes, internal=True
     )
     runs = [
         _subscribe(app, drain, metrics, "ingest", inputs, ingest.handle),
@@ -269,6 +268,26 @@ def register(
         with crash_on_error("start"):
             await writer.start()
         await asyncio.gather(*(run() for run in runs))
+
+
+def _look_for_overdue(
+    app: faust.App, tables: Tables, writer: Writer, account_inputs: str, timeout: int
+) -> None:
+    """A Faust timer: now and then, an overdue check for each late recharge request of
+    this worker's partitions (streams/pipeline/overdue.py)."""
+    lookout = Lookout(timeout, lookout_interval(timeout))
+
+    @app.timer(lookout.interval)
+    async def look_for_overdue_requests() -> None:
+        if not writer.started:
+            return
+        try:
+            checks = lookout.checks(tables.held_accounts(), account_inputs)
+            if checks:
+                await writer.write(checks)
+        except Exception:
+            # Best effort: a check not written now is written at the next look.
+            log.warning("looking for overdue recharge requests failed", exc_info=True)
 
 
 def _subscribe(

@@ -39,6 +39,7 @@ def encode(state: AccountState, applied_offset: int) -> bytes:
                 pending.amount,
                 pending.requested_at,
                 pending.overdue_notified,
+                pending.sent_at,
             ],
             state.recharges_requested,
             state.failures_in_a_row,

@@ -15,7 +15,7 @@ import faust
 from streams.faust_fixes import store_url, table_state
 from streams.pipeline.accounts import PartitionTables, Plan
 from streams.pipeline.writes import Where, Write
-from streams.state import Changes, TableState
+from streams.state import Changes, PartitionStore, TableState
 
 ACCOUNTS = "accounts"
 SEEN_INPUTS = "seen-inputs"
@@ -65,6 +65,11 @@ class Tables:
             table_state(self.usage_windows).partition(partition),
         )
 
+    def held_accounts(self) -> dict[int, PartitionStore]:
+        """The accounts table's stores of the partitions this worker owns (not standbys)."""
+        state = table_state(self.accounts)
+        return {p: state.partition(p) for p in sorted(state.active) if p in state.partitions}
+
     def seen_writes(self, plan: Plan) -> list[Write]:
         topic = self.seen_inputs.changelog_topic_name
         return [(topic, key, value, None) for key, value in plan.seen.items()]
@@ -74,6 +79,7 @@ class Tables:
         accounts = self.accounts.changelog_topic_name
         windows = self.usage_windows.changelog_topic_name
         writes: list[Write] = [(accounts, key, value, None) for key, value in plan.states.items()]
+        writes += [(accounts, key, value, None) for key, value in plan.due.items()]
         writes += [(windows, key, value, None) for key, value in plan.windows.items()]
         return writes
 
@@ -82,7 +88,7 @@ class Tables:
         with the offset of its last changelog record (``offsets``, from Kafka)."""
         self._land(self.seen_inputs, plan.partition, plan.seen, offsets)
         self._land(self.usage_windows, plan.partition, plan.windows, offsets)
-        self._land(self.accounts, plan.partition, plan.states, offsets)
+        self._land(self.accounts, plan.partition, {**plan.states, **plan.due}, offsets)
 
     @staticmethod
     def _land(table: faust.Table, partition: int, changes: Changes, offsets: dict) -> None:

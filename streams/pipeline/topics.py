@@ -14,6 +14,7 @@ RECHARGE_REQUESTED = "credits.recharge-requested"
 LEDGER = "credits.ledger"
 NOTIFICATIONS = "credits.notifications"
 DEAD_LETTER = "credits.dead-letter"
+ACCOUNT_STATUS = "credits.account-status"
 
 # Input topic -> the kind of message it carries (a schema name, or "command").
 INPUT_KINDS = {
@@ -22,7 +23,9 @@ INPUT_KINDS = {
     COMMANDS: "command",
     RECHARGE_RESULTS: "recharge-result",
 }
-OUTPUTS = (RECHARGE_REQUESTED, LEDGER, NOTIFICATIONS, DEAD_LETTER)
+OUTPUTS = (RECHARGE_REQUESTED, LEDGER, NOTIFICATIONS, DEAD_LETTER, ACCOUNT_STATUS)
+# Outputs read for their latest record per key: created compacted.
+COMPACTED = frozenset({ACCOUNT_STATUS})
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,6 @@ class TopicNames:
 
     def all_contract_topics(self) -> list[str]:
         return [self.contract(name) for name in (*INPUT_KINDS, *OUTPUTS)]
+
+    def compacted(self) -> set[str]:
+        return {self.contract(name) for name in COMPACTED}

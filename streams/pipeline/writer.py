@@ -28,6 +28,10 @@ class Writer:
     async def start(self) -> None:
         self._batches = await RecordBatches.started(self.connection, enable_idempotence=True)
 
+    @property
+    def started(self) -> bool:
+        return self._batches is not None
+
     async def write(self, writes: list[Write]) -> dict[Where, int]:
         """Hand the writes to the producer, in order, then wait until the broker has all;
         the offset of the last record written to each partition."""

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import orjson
 
-from streams.domain import LedgerEntry, Notification, Output, RechargeRequested, format_money
+from streams.domain import (
+    AccountState,
+    LedgerEntry,
+    Notification,
+    Output,
+    RechargeRequested,
+    format_money,
+)
 
 
 def ledger_entry(entry: LedgerEntry) -> bytes:
@@ -63,3 +70,20 @@ def output(item: Output) -> tuple[str, bytes]:
     if isinstance(item, RechargeRequested):
         return "credits.recharge-requested", recharge_requested(item)
     return "credits.notifications", notification(item)
+
+
+def account_status(state: AccountState) -> bytes:
+    """The account's status for telephony: credits.account-status and GET .../status."""
+    pending = state.pending
+    return orjson.dumps(
+        {
+            "account_id": state.account_id,
+            "balance": format_money(state.balance),
+            "currency": state.currency,
+            "status": "active" if state.balance > 0 else "exhausted",
+            "auto_recharge": state.auto_recharge_status,
+            "pending_request_id": None if pending is None else pending.request_id,
+            "seq": state.seq,
+            "updated_at": state.updated_at,
+        }
+    )

@@ -6,12 +6,14 @@ Regenerate the expected outputs after an intended change of behaviour with
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import defaultdict
 
 import orjson
 import pytest
 
+from streams.admin import group_lag
 from streams.domain import parse_money
 from streams.wire.schemas import Validators
 from tests.fixtures.broker import Kafka
@@ -28,6 +30,7 @@ from tests.fixtures.recordings import (
     steps,
     write_expected,
 )
+from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import Workers
 
 INPUT_TOPICS = (
@@ -38,33 +41,33 @@ INPUT_TOPICS = (
 )
 
 
+# Recording -> its STREAMS_RECHARGE_TIMEOUT. metering: no request is late while it plays;
+# telephony: its unanswered request is, seconds after it was sent.
+SCENARIOS = {"metering": "1h", "telephony": "8s"}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
 async def test_recorded_traffic_gives_the_recorded_outputs(
-    kafka: Kafka, workers: Workers, request: pytest.FixtureRequest
+    kafka: Kafka, workers: Workers, request: pytest.FixtureRequest, name: str
 ) -> None:
-    name = "metering"
     recording = request.config.getoption("--record-replays")
     run = uuid.uuid4().hex[:12]
-    prefix, app_id = f"r{run}.", f"metering-{run}"
+    prefix, app_id = f"r{run}.", f"{name}-{run}"
     # Input topics that exist already, with their own partition count, are used as they are.
     await create_topics(kafka.bootstrap, [prefix + topic for topic in INPUT_TOPICS], 3)
     env = {"STREAMS_TOPIC_PREFIX": prefix, "STREAMS_APP_ID": app_id, "STREAMS_PARTITIONS": "4"}
-    workers.start("streams worker", env | {"STREAMS_LOG_LEVEL": "WARNING"}, name="worker")
+    env |= {"STREAMS_LOG_LEVEL": "WARNING", "STREAMS_RECHARGE_TIMEOUT": SCENARIOS[name]}
+    workers.start("streams worker", env, name="worker")
     step_counts_path = RECORDINGS / name / "expected" / "steps.json"
-    step_counts = None if recording else orjson.loads(step_counts_path.read_bytes())
     await workers.wait_stable(app_id, members=1)
 
     async with OutputReader(kafka.bootstrap, prefix) as outputs:
-        recorded_counts = []
-        for number, step in enumerate(steps(load_inputs(name))):
-            for topic in INPUT_TOPICS:
-                batch = [(m.key, m.value) for m in step if m.topic == topic]
-                if batch:
-                    await produce(kafka.bootstrap, prefix + topic, batch)
-            if recording:
-                await outputs.wait_quiet(3.0)
-                recorded_counts.append(outputs.counts())
-            else:
-                await outputs.wait_for_counts(step_counts[number])
+        if recording:
+            consumed = [prefix + topic for topic in INPUT_TOPICS] + [f"{app_id}-account-inputs"]
+            counts = await _record(kafka, prefix, name, outputs, (app_id, consumed))
+        else:
+            await _play(kafka, prefix, name, outputs, orjson.loads(step_counts_path.read_bytes()))
+            await _until_statuses_arrive(outputs, load_expected(name)["credits.account-status"])
         produced = {
             topic: sorted(
                 (canonical(topic, m, prefix) for m in outputs.of(topic)),
@@ -75,10 +78,73 @@ async def test_recorded_traffic_gives_the_recorded_outputs(
 
     if recording:
         write_expected(name, produced)
-        step_counts_path.write_bytes(orjson.dumps(recorded_counts, option=orjson.OPT_INDENT_2))
+        step_counts_path.write_bytes(orjson.dumps(counts, option=orjson.OPT_INDENT_2))
         pytest.skip("recorded the outputs; review the diff of tests/recordings/")
     assert produced == load_expected(name)
     _assert_outputs_keep_the_contract(produced)
+
+
+async def _send_step(kafka: Kafka, prefix: str, step: list) -> None:
+    for topic in INPUT_TOPICS:
+        batch = [(m.key, m.value) for m in step if m.topic == topic]
+        if batch:
+            await produce(kafka.bootstrap, prefix + topic, batch)
+
+
+async def _play(
+    kafka: Kafka, prefix: str, name: str, outputs: OutputReader, counts: list[dict]
+) -> None:
+    """Each step once the outputs of the one before are in."""
+    for number, step in enumerate(steps(load_inputs(name))):
+        await _send_step(kafka, prefix, step)
+        await outputs.wait_for_counts(counts[number])
+
+
+async def _record(
+    kafka: Kafka, prefix: str, name: str, outputs: OutputReader, group: tuple[str, list[str]]
+) -> list[dict]:
+    """Each step once the worker has taken in the one before (its group committed every
+    input) and the outputs are quiet; the counts each step waits for when played.
+
+    An overdue notice comes by the worker's clock, whenever the lookout finds its request
+    late: it counts at the last step only, so that no step of a play waits for it (and
+    meanwhile leaves the requests of the step before unanswered)."""
+    group_id, consumed = group
+
+    async def taken_in() -> bool:
+        return await group_lag(kafka.bootstrap, group_id, consumed) == 0
+
+    counts = []
+    for step in steps(load_inputs(name)):
+        await _send_step(kafka, prefix, step)
+        await wait_until(taken_in, timeout=120, what="the worker to take the step in")
+        await outputs.wait_quiet(1.0)
+        step_counts = outputs.counts()
+        step_counts["credits.notifications"] -= len(_overdue(outputs))
+        counts.append(step_counts)
+    timeout = _seconds(SCENARIOS[name])
+    if timeout < 60:  # a scenario with a late request: quiet until it must be noticed
+        await outputs.wait_quiet(timeout + 3, timeout=timeout + 60)
+    counts[-1] = outputs.counts()
+    return counts
+
+
+def _overdue(outputs: OutputReader) -> list[dict]:
+    return [n for n in outputs.of("credits.notifications") if n["type"] == "recharge_overdue"]
+
+
+def _seconds(duration: str) -> int:
+    return int(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
+
+
+async def _until_statuses_arrive(outputs: OutputReader, expected: list[dict]) -> None:
+    async def arrived() -> bool:
+        return (
+            sorted(outputs.of("credits.account-status"), key=lambda m: m["account_id"]) == expected
+        )
+
+    with contextlib.suppress(TimeoutError):  # a difference is shown by the comparison
+        await wait_until(arrived, timeout=30, what="the recorded account statuses")
 
 
 def _assert_outputs_keep_the_contract(produced: dict[str, list[dict]]) -> None:
@@ -88,6 +154,8 @@ def _assert_outputs_keep_the_contract(produced: dict[str, list[dict]]) -> None:
             if topic == "credits.dead-letter":
                 where = {"partition": 0, "offset": 0, "received_at": "2026-11-24T00:00:00Z"}
                 message = {**message, **where}
+            if message.get("type") == "recharge_overdue":  # its clock was masked
+                message = {**message, "occurred_at": "2026-11-24T00:00:00Z"}
             validators.check(SCHEMA_OF[topic], message)
     entries: dict[str, list[dict]] = defaultdict(list)
     for entry in produced["credits.ledger"]:

@@ -110,6 +110,11 @@ BAD_VALUES = [
     ("dedupe_window", "30", f"not a duration, {DURATION}"),
     ("dedupe_window", "59s", f"out of range, {DURATION}"),
     ("dedupe_window", "3651d", f"out of range, {DURATION}"),
+    (
+        "recharge_timeout",
+        "31d",
+        "out of range, expected a duration from 1s to 30d with its unit: s, m, h or d, e.g. 1h",
+    ),
     ("cache_dir", str(A_FILE), "not a directory, expected a directory (created if missing)"),
 ]
 

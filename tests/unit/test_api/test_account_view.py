@@ -25,7 +25,14 @@ def test_an_account_with_auto_recharge_and_a_pending_request() -> None:
         "account_id": "org-1",
         "balance": "4.25",
         "currency": "EUR",
-        "auto_recharge": {"enabled": True, "recharge_amount": "50.00", "trigger_balance": "5.00"},
+        "auto_recharge": {
+            "enabled": True,
+            "recharge_amount": "50.00",
+            "recharge_to": None,
+            "trigger_balance": "5.00",
+            "max_recharges_per_day": 10,
+            "status": "on",
+        },
         "pending_recharge": {
             "request_id": "org-1:rr:2",
             "amount": "50.00",
@@ -43,3 +50,16 @@ def test_a_new_account_has_no_settings_and_no_request() -> None:
     assert view["currency"] is None
     assert view["auto_recharge"] is None
     assert view["pending_recharge"] is None
+
+
+def test_recharge_to_shows_the_target_instead_of_an_amount() -> None:
+    auto = AutoRecharge(True, 0, 5_000_000, recharge_to=30_000_000, max_per_day=3)
+    view = orjson.loads(account_view(AccountState("org-3", "USD", 1, auto_recharge=auto)))
+    assert view["auto_recharge"] == {
+        "enabled": True,
+        "recharge_amount": None,
+        "recharge_to": "30.00",
+        "trigger_balance": "5.00",
+        "max_recharges_per_day": 3,
+        "status": "on",
+    }

@@ -51,6 +51,26 @@ async def test_an_account_is_routed_by_the_accounts_table_and_shown(app, store) 
     assert (status, body) == (404, {"error": "no account 'org-nobody'"})
 
 
+async def test_the_status_is_routed_by_the_accounts_table_and_shown(app, store) -> None:
+    page = views.StatusPage(app, WEB, store.accounts, store)
+
+    assert app.routes == [(store.accounts, "account_id")]
+    assert replied(await page.get(FakeRequest(), "org-1")) == (
+        200,
+        {
+            "account_id": "org-1",
+            "balance": "0.025",
+            "currency": "USD",
+            "status": "active",
+            "auto_recharge": "off",
+            "pending_request_id": None,
+            "seq": 0,
+            "updated_at": None,
+        },
+    )
+    assert replied(await page.get(FakeRequest(), "org-nobody"))[0] == 404
+
+
 async def test_usage_is_routed_by_the_usage_table_and_shown_by_period(app, store) -> None:
     page = views.UsagePage(app, WEB, store.usage_windows, store, today=lambda: date(2026, 12, 2))
 
@@ -186,6 +206,7 @@ def test_register_serves_each_path_with_its_methods() -> None:
         ("PUT", "/accounts/{account_id}/auto-recharge"),
         ("GET", "/accounts/{account_id}"),
         ("GET", "/accounts/{account_id}/usage"),
+        ("GET", "/accounts/{account_id}/status"),
         ("GET", "/metrics"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
@@ -196,6 +217,7 @@ def test_register_serves_each_path_with_its_methods() -> None:
         "AutoRechargePage",
         "AccountPage",
         "UsagePage",
+        "StatusPage",
         "MetricsPage",
         "HealthPage",
         "ReadyPage",

@@ -232,3 +232,21 @@ def test_no_overdue_for_a_request_that_got_its_result() -> None:
     request_id = state.pending.request_id
     settled = run(succeeded(request_id, "20.00"), state=state).state
     assert notes(run(check(request_id, TIMEOUT * 5), state=settled)) == []
+
+
+def test_overdue_counts_from_when_the_request_was_sent_not_from_its_cause() -> None:
+    """A backlog: the cause happened two hours before the worker sent the request."""
+    sent = check("x", 2 * 3600).checked_at  # AT + 2 h, by the worker's clock
+    state = apply(
+        None,
+        ACCOUNT,
+        [funds("10.00"), auto("20.00", "15.00")],
+        rate_card=RATE_CARD,
+        default_currency="USD",
+        recharge_timeout=TIMEOUT,
+        now=sent,
+    ).state
+    request_id = state.pending.request_id
+    assert state.pending.sent_at == sent
+    assert notes(run(check(request_id, TIMEOUT + 60), state=state)) == []
+    assert notes(run(check(request_id, 2 * 3600 + TIMEOUT), state=state)) == ["recharge_overdue"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -12,6 +12,7 @@ from streams.domain.usage import UsageWindows
 from streams.domain.window import DedupeWindow
 from streams.pipeline import state as state_codec
 from streams.pipeline.accounts import AccountBatch, PartitionTables, Plan
+from streams.pipeline.overdue import DueIndex, check_record
 from streams.pipeline.records import Origin, Record
 from streams.state.memory import MemoryPartition
 from streams.wire.dead_letter import DeadLetters
@@ -48,6 +49,9 @@ def call(event_id: str, seconds: int, at: str = "2026-11-24T10:00:00Z") -> bytes
             "duration_seconds": seconds,
         }
     )
+
+
+ORIGIN = Origin("x-account-inputs", 2, -1, b"contoso")
 
 
 def record(offset: int, value: bytes, kind: str = "call-usage") -> Record:
@@ -88,7 +92,7 @@ class Tables:
         self.stores.seen_inputs.write(plan.seen, offset)
         self.stores.usage_windows.write(plan.windows, offset)
         if land_state:
-            self.stores.accounts.write(plan.states, offset)
+            self.stores.accounts.write({**plan.states, **plan.due}, offset)
         return plan
 
 
@@ -371,3 +375,95 @@ def test_a_batch_does_not_forget_the_ids_it_remembers_itself() -> None:
     )
     assert b"contoso\x00e:c-1" in tables.seen
     assert plan.seen[b"contoso\x00c:f-1"] is None
+
+
+# --- the account status, and the index of pending requests ---------------------------------
+
+
+def statuses(plan: Plan) -> list[dict]:
+    return [orjson.loads(v) for topic, _, v in plan.sends if topic == "credits.account-status"]
+
+
+def test_a_batch_sends_each_changed_account_status_once() -> None:
+    tables = Tables()
+    plan = tables.run([record(0, funds("f-1", "10.00"), "command"), record(1, call("c-1", 60))])
+    assert statuses(plan) == [
+        {
+            "account_id": "contoso",
+            "balance": "9.98",
+            "currency": "USD",
+            "status": "active",
+            "auto_recharge": "off",
+            "pending_request_id": None,
+            "seq": 2,
+            "updated_at": "2026-11-24T10:00:00Z",
+        }
+    ]
+    again = tables.run([record(0, funds("f-1", "10.00"), "command"), record(1, call("c-1", 60))])
+    assert statuses(again) == []  # redelivered: nothing changed
+
+
+def configure(command_id: str, amount: str, trigger: str) -> bytes:
+    return orjson.dumps(
+        {
+            "command_id": command_id,
+            "account_id": "contoso",
+            "type": "configure_auto_recharge",
+            "enabled": True,
+            "recharge_amount": amount,
+            "trigger_balance": trigger,
+            "currency": "USD",
+            "issued_at": "2026-11-24T09:30:00Z",
+        }
+    )
+
+
+def due_keys(tables: Tables) -> list[bytes]:
+    return [key for key in tables.accounts if key.startswith(b"\x022\x00due\x00")]
+
+
+def test_a_pending_request_is_indexed_until_it_is_notified_overdue() -> None:
+    tables = Tables()
+    plan = tables.run(
+        [
+            record(0, funds("f-1", "1.00"), "command"),
+            record(1, configure("a-1", "20.00", "5.00"), "command"),
+        ]
+    )
+    (status,) = statuses(plan)
+    assert status["pending_request_id"] == "contoso:rr:1"
+    (key,) = due_keys(tables)
+    sent_at = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert key == b"\x022\x00due\x00" + sent_at.encode() + b"\x00contoso\x00contoso:rr:1"
+    late = DueIndex(PARTITION).late(tables.stores.accounts, NOW + timedelta(hours=1), 3600)
+    assert [(c.account_id, c.request_id) for c in late] == [("contoso", "contoso:rr:1")]
+    assert DueIndex(PARTITION).late(tables.stores.accounts, NOW + timedelta(minutes=59), 3600) == []
+    _, _, value, headers = check_record("account-inputs", PARTITION, late[0])
+    checked = tables.run([Record(b"contoso", value, 2, dict(headers)["kind"].decode(), ORIGIN)])
+    notified = [orjson.loads(v) for t, _, v in checked.sends if t == "credits.notifications"]
+    assert [n["type"] for n in notified] == ["recharge_overdue"]
+    assert due_keys(tables) == []  # notified: no longer indexed
+    again = tables.run([Record(b"contoso", value, 3, "overdue-check", ORIGIN)])
+    assert again.sends == []  # a second check changes nothing
+
+
+def test_a_settled_request_leaves_the_index() -> None:
+    tables = Tables()
+    tables.run(
+        [
+            record(0, funds("f-1", "1.00"), "command"),
+            record(1, configure("a-1", "20.00", "5.00"), "command"),
+        ]
+    )
+    result = orjson.dumps(
+        {
+            "request_id": "contoso:rr:1",
+            "account_id": "contoso",
+            "status": "succeeded",
+            "amount": "20.00",
+            "currency": "USD",
+            "completed_at": "2026-11-24T09:40:00Z",
+        }
+    )
+    tables.run([record(2, result, "recharge-result")])
+    assert due_keys(tables) == []

@@ -42,6 +42,7 @@ OUTPUT_SCHEMAS = {
     "credits.recharge-requested": "recharge-requested",
     "credits.notifications": "notification",
     "credits.dead-letter": "dead-letter",
+    "credits.account-status": "account-status",
 }
 TOPIC_OF = {kind: topic for topic, kind in INPUT_KINDS.items()}
 
