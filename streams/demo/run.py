@@ -19,6 +19,7 @@ from streams.broker import KafkaDistribution, LocalBroker
 from streams.broker.local import free_port
 from streams.demo import traffic
 from streams.pipeline.topics import (
+    ACCOUNT_STATUS,
     DEAD_LETTER,
     LEDGER,
     NOTIFICATIONS,
@@ -36,6 +37,9 @@ DECLINED_ONCE = "northwind"
 WAVES = 6
 # Caught up: no lag, every request answered, and nothing new for this long.
 QUIET_SECONDS = 1.5
+# The worker's STREAMS_RECHARGE_TIMEOUT in the demo, so that a request billing ignores
+# is notified overdue within the demo's minute.
+RECHARGE_TIMEOUT = 5
 
 
 class Outputs:
@@ -46,11 +50,15 @@ class Outputs:
         self.requests: dict[str, dict] = {}
         self.notifications: dict[str, dict] = {}
         self.dead_letters: dict[tuple, dict] = {}
+        self.statuses: dict[str, dict] = {}  # the latest of each account, as compacted
         self.last_change = time.monotonic()
         self.declined = False  # the demo's billing declines DECLINED_ONCE's first charge
 
     def add(self, topic: str, message: dict) -> dict | None:
         """Record a message; return it if it is new (its id not seen before)."""
+        if topic == ACCOUNT_STATUS:
+            self.statuses[message["account_id"]] = message
+            return None
         if topic == LEDGER:
             table, key = self.ledger, message["entry_id"]
         elif topic == RECHARGE_REQUESTED:
@@ -74,7 +82,7 @@ async def play(bootstrap: str, settings: Settings, console: Console, seed: int) 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
     await producer.start()
     outputs = Outputs()
-    topics = [LEDGER, RECHARGE_REQUESTED, NOTIFICATIONS, DEAD_LETTER]
+    topics = [LEDGER, RECHARGE_REQUESTED, NOTIFICATIONS, DEAD_LETTER, ACCOUNT_STATUS]
     consumer = AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap,
@@ -103,10 +111,11 @@ async def play(bootstrap: str, settings: Settings, console: Console, seed: int) 
                 await producer.send(message.topic, message.value, key=message.key)
             await producer.flush()
             await _answer_billing(producer, consumer, outputs, bootstrap, settings.app_id, consumed)
-        for message in bad:
+        for message in [traffic.top_up(DAY), *bad]:
             await producer.send(message.topic, message.value, key=message.key)
         await producer.flush()
         await _answer_billing(producer, consumer, outputs, bootstrap, settings.app_id, consumed)
+        await _until_overdue(consumer, outputs)
     finally:
         await consumer.stop()
         await producer.stop()
@@ -143,6 +152,10 @@ async def _answer_billing(
                 message = outputs.add(record.topic, orjson.loads(record.value))
                 if message is None or record.topic != RECHARGE_REQUESTED:
                     continue
+                answered += 1
+                message["answered"] = True
+                if message["account_id"] == traffic.UNANSWERED:
+                    continue  # billing never answers it: it goes overdue
                 fail = message["account_id"] == DECLINED_ONCE and not outputs.declined
                 outputs.declined = outputs.declined or fail
                 result = {
@@ -158,15 +171,41 @@ async def _answer_billing(
                 await producer.send(
                     RECHARGE_RESULTS, orjson.dumps(result), key=message["account_id"].encode()
                 )
-                message["answered"] = True
-                answered += 1
+
+
+async def _until_overdue(consumer: AIOKafkaConsumer, outputs: Outputs) -> None:
+    """The request billing ignores is noticed overdue a few seconds after it was sent."""
+    deadline = time.monotonic() + RECHARGE_TIMEOUT + 60
+    while not any(n["type"] == "recharge_overdue" for n in outputs.notifications.values()):
+        if time.monotonic() > deadline:
+            raise TimeoutError("no recharge_overdue notice for the unanswered request")
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            for record in records:
+                outputs.add(record.topic, orjson.loads(record.value))
 
 
 def report(outputs: Outputs, console: Console) -> None:
     console.print(_balances(outputs))
+    console.print(_statuses(outputs))
     console.print(_requests(outputs))
     console.print(_notifications(outputs))
     console.print(_dead_letters(outputs))
+
+
+def _statuses(outputs: Outputs) -> Table:
+    table = Table(title="Account status (credits.account-status, latest per account)")
+    for column in ("account", "balance", "status", "auto-recharge", "pending request", "seq"):
+        table.add_column(column)
+    for account, status in sorted(outputs.statuses.items()):
+        table.add_row(
+            account,
+            status["balance"],
+            status["status"],
+            status["auto_recharge"],
+            status["pending_request_id"] or "-",
+            str(status["seq"]),
+        )
+    return table
 
 
 def _balances(outputs: Outputs) -> Table:
@@ -255,6 +294,7 @@ def run_demo(
             "data_dir": scratch / "worker",
             "web_port": web_port or free_port("0.0.0.0"),  # Faust's web server binds all
             "topic_prefix": "",
+            "recharge_timeout": RECHARGE_TIMEOUT,
             # Its own broker, on a plaintext listener: no STREAMS_KAFKA_* applies.
             **{name: None for name in Settings.model_fields if name.startswith("kafka_")},
             "kafka_security_protocol": "PLAINTEXT",

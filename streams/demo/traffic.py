@@ -26,16 +26,54 @@ class Organisation:
     funds: str
     calls: int
     conference_legs: int
-    auto_recharge: tuple[bool, str, str] | None  # enabled, recharge amount, trigger
+    # The auto-recharge fields of its configure_auto_recharge command, if it has one.
+    auto_recharge: dict[str, object] | None
     keyed: bool = True  # False: the telephony system sends without a Kafka key
 
 
 ORGANISATIONS = [
-    Organisation("contoso", "20.00", 180, 90, (True, "25.00", "10.00")),
-    Organisation("fabrikam", "4.00", 120, 40, (False, "10.00", "2.00")),
-    Organisation("northwind", "8.00", 150, 60, (True, "15.00", "5.00"), keyed=False),
+    # Recharged up to a target balance, not by a fixed amount.
+    Organisation(
+        "contoso",
+        "20.00",
+        180,
+        90,
+        {"enabled": True, "recharge_to": "40.00", "trigger_balance": "10.00"},
+    ),
+    # No auto-recharge: exhausted, then topped up by hand (balance_restored).
+    Organisation(
+        "fabrikam",
+        "4.00",
+        120,
+        40,
+        {"enabled": False, "recharge_amount": "10.00", "trigger_balance": "2.00"},
+    ),
+    # One recharge a day at most: the day's second is not sent (recharge_limit_reached).
+    Organisation(
+        "northwind",
+        "8.00",
+        150,
+        60,
+        {
+            "enabled": True,
+            "recharge_amount": "6.00",
+            "trigger_balance": "5.00",
+            "max_recharges_per_day": 1,
+        },
+        keyed=False,
+    ),
     Organisation("tailspin", "50.00", 60, 30, None),
+    # Billing never answers its request (recharge_overdue).
+    Organisation(
+        "woodgrove",
+        "1.00",
+        0,
+        0,
+        {"enabled": True, "recharge_amount": "20.00", "trigger_balance": "5.00"},
+    ),
 ]
+# The demo's billing never answers this account's requests.
+UNANSWERED = "woodgrove"
 
 
 def _at(start: datetime, seconds: float) -> str:
@@ -65,7 +103,6 @@ def commands(start: datetime) -> list[Message]:
             )
         )
         if org.auto_recharge:
-            enabled, amount, trigger = org.auto_recharge
             out.append(
                 _message(
                     COMMANDS,
@@ -74,9 +111,7 @@ def commands(start: datetime) -> list[Message]:
                         "command_id": f"{org.account_id}-auto-1",
                         "account_id": org.account_id,
                         "type": "configure_auto_recharge",
-                        "enabled": enabled,
-                        "recharge_amount": amount,
-                        "trigger_balance": trigger,
+                        **org.auto_recharge,
                         "currency": "USD",
                         "issued_at": _at(start, 30 + n),
                     },
@@ -135,6 +170,22 @@ def usage(seed: int, start: datetime) -> list[Message]:
             )
     events.sort(key=lambda pair: pair[0])
     return [message for _, message in events]
+
+
+def top_up(start: datetime) -> Message:
+    """At the end of the day an admin adds funds to the account without auto-recharge."""
+    return _message(
+        COMMANDS,
+        "fabrikam",
+        {
+            "command_id": "fabrikam-funds-2",
+            "account_id": "fabrikam",
+            "type": "add_funds",
+            "amount": "40.00",
+            "currency": "USD",
+            "issued_at": _at(start, 10 * 3600),
+        },
+    )
 
 
 def bad_messages(start: datetime) -> list[Message]:

@@ -39,14 +39,23 @@ class Metrics:
         )
         self.dead_letters = Counter(
             "credits_dead_letters",
-            "Inputs sent to the dead letter, by reason: malformed, schema, no_rate, "
-            "currency_mismatch, not_positive, unknown_request",
+            "Inputs sent to the dead letter, by reason (the dead letter's reason_code)",
             ["reason"],
             registry=registry,
         )
         self.recharge_requests = Counter(
             "credits_recharge_requests",
             "Recharge requests sent to billing",
+            registry=registry,
+        )
+        self.overdue_looks = Counter(
+            "credits_overdue_looks",
+            "Looks at this worker's pending recharge requests for late ones",
+            registry=registry,
+        )
+        self.overdue_checks = Counter(
+            "credits_overdue_checks",
+            "Overdue checks written for late recharge requests (each notifies at most once)",
             registry=registry,
         )
         self.latency = Histogram(

@@ -28,6 +28,7 @@ import orjson
 
 from streams.domain import AccountState
 from streams.domain.inputs import OverdueCheck
+from streams.observe.metrics import Metrics
 from streams.pipeline.partitioning import SEPARATOR, partition_key
 from streams.pipeline.records import Origin, forward_headers
 from streams.pipeline.writes import Write
@@ -115,15 +116,18 @@ def overdue_check(message: dict) -> OverdueCheck:
 
 
 class Lookout:
-    """Looks at the held partitions' index every ``interval`` seconds; writes a check for
-    each late request, not again for ``interval`` * 3 (a check takes a moment to apply)."""
+    """Looks at the held partitions' index every ``interval`` seconds (a tenth of the
+    timeout, from 1 s to a minute); writes a check for each late request, not again for
+    ``interval`` * 3 (a check takes a moment to apply)."""
 
-    def __init__(self, timeout: int, interval: float) -> None:
+    def __init__(self, timeout: int, metrics: Metrics) -> None:
         self.timeout = timeout
-        self.interval = interval
+        self.interval = max(1.0, min(60.0, timeout / 10))
+        self.metrics = metrics
         self._written: dict[str, float] = {}  # request_id -> when its check was written
 
     def checks(self, partitions: dict[int, PartitionStore], topic: str) -> list[Write]:
+        self.metrics.overdue_looks.inc()
         now, moment = datetime.now(UTC), time.monotonic()
         self._written = {r: t for r, t in self._written.items() if moment - t < self.interval * 3}
         writes = []
@@ -134,9 +138,5 @@ class Lookout:
                     writes.append(check_record(topic, partition, check))
         if writes:
             log.info("%d recharge request(s) waited %d s: checking them", len(writes), self.timeout)
+            self.metrics.overdue_checks.inc(len(writes))
         return writes
-
-
-def lookout_interval(timeout: int) -> float:
-    """How often to look: a tenth of the timeout, from 1 s to a minute."""
-    return max(1.0, min(60.0, timeout / 10))

@@ -28,7 +28,7 @@ from streams.pipeline.accounts import AccountBatch, Plan
 from streams.pipeline.drain import Drain
 from streams.pipeline.inbox import Inbox
 from streams.pipeline.ingest import Ingest
-from streams.pipeline.overdue import Lookout, lookout_interval
+from streams.pipeline.overdue import Lookout
 from streams.pipeline.records import Origin, Record, record_from
 from streams.pipeline.report import Report
 from streams.pipeline.tables import Tables
@@ -251,7 +251,8 @@ def register(
         recharge_timeout=settings.recharge_timeout,
     )
     accounts = AccountsStage(batch, tables, names, report, writer, transactions)
-    _look_for_overdue(app, tables, writer, names.account_inputs, settings.recharge_timeout)
+    lookout = Lookout(settings.recharge_timeout, metrics)
+    _look_for_overdue(app, tables, writer, names.account_inputs, lookout)
     ingest = IngestStage(Ingest(decoder, letters), kinds, names, writer, report)
     inputs = app.topic(*kinds, key_type=bytes, value_type=bytes)
     account_inputs = app.topic(
@@ -271,11 +272,10 @@ def register(
 
 
 def _look_for_overdue(
-    app: faust.App, tables: Tables, writer: Writer, account_inputs: str, timeout: int
+    app: faust.App, tables: Tables, writer: Writer, account_inputs: str, lookout: Lookout
 ) -> None:
     """A Faust timer: now and then, an overdue check for each late recharge request of
     this worker's partitions (streams/pipeline/overdue.py)."""
-    lookout = Lookout(timeout, lookout_interval(timeout))
 
     @app.timer(lookout.interval)
     async def look_for_overdue_requests() -> None:

@@ -195,6 +195,27 @@ async def _chaos(
     return stops
 
 
+async def _statuses_agree(outputs: OutputReader, worker: WorkerProcess, accounts: set[str]) -> None:
+    port = worker.env["STREAMS_WEB_PORT"]
+    answers: dict[str, dict] = {}
+    async with aiohttp.ClientSession() as session:
+        for account in sorted(accounts):
+            url = f"http://127.0.0.1:{port}/accounts/{account}/status"
+            async with session.get(url) as response:
+                assert response.status == 200, (account, await response.text())
+                answers[account] = await response.json()
+
+    def topic() -> dict[str, dict]:
+        return {s["account_id"]: s for s in outputs.of("credits.account-status")}
+
+    async def agree() -> bool:
+        return {a: topic().get(a) for a in accounts} == answers
+
+    with contextlib.suppress(TimeoutError):
+        await wait_until(agree, timeout=30, what="the status topic to catch up")
+    assert {a: topic().get(a) for a in accounts} == answers
+
+
 @pytest.mark.chaos
 @pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
 @pytest.mark.parametrize("how", ["sigkill", "sigterm"])
@@ -214,7 +235,7 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
     started = time.monotonic()
 
     async with (
-        traffic(run, seed, linger_ms=10) as sent,
+        traffic(run, seed, always_charged=load.always_charged, linger_ms=10) as sent,
         workers.supervised(live, env) as supervisor,
     ):
         await sent.send(load.commands)
@@ -227,6 +248,9 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
             request.config, f"crash test ({guarantee}, {how}) stops: " + "; ".join(map(str, stops))
         )
         await sent.settle(load)
+        # Telephony's view: the compacted status topic, read from its start, says what
+        # the API says of every account.
+        await _statuses_agree(sent.outputs, live[0], set(load.funds))
     elapsed = time.monotonic() - started
     books = sent.check_books(load)
     # Each stop hit a worker that had applied inputs, while inputs were still unapplied.
@@ -239,7 +263,8 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
         f"crash test ({guarantee}, {how}, seed {seed}): {len(load.usage)} usage events and "
         f"{len(load.commands)} commands over {len(load.funds)} accounts, {len(live)} workers, "
         f"{len(stops)} stopped and replaced; {books.requests} recharge requests "
-        f"({books.declined} declined); {books.repeated_outputs} repeated outputs seen and "
+        f"({books.declined} declined; {books.limited} account-days at their daily limit); "
+        f"{books.repeated_outputs} repeated outputs seen and "
         f"dropped by id; {len(supervisor.restarts)} restarted after exiting on their own "
         f"{supervisor.restarts}; {elapsed:.1f} s, "
         f"{(len(load.usage) + len(load.commands)) / elapsed:.0f} inputs/s",

@@ -39,11 +39,15 @@ def test_the_demo_plays_its_day_and_stops_everything_it_started() -> None:
     assert broker, out
     assert int(broker.group(1)) != KAFKA_DEFAULT_PORT
     assert re.search(r"HTTP API on port \d+", out)
-    for title in ("Balances", "Recharge requests", "Notifications", "Dead letters"):
+    for title in ("Balances", "Account status", "Recharge requests", "Notifications"):
         assert title in out
-    for account in ("contoso", "fabrikam", "northwind", "tailspin"):
+    assert "Dead letters" in out
+    for account in ("contoso", "fabrikam", "northwind", "tailspin", "woodgrove"):
         assert account in out
     assert "recharge_failed" in out  # billing declined one card
+    for notice in ("balance_restored", "recharge_limit_reached", "recharge_overdue"):
+        assert notice in out
+    assert re.search(r"northwind .* limited", out)  # its day's recharge is spent
     assert "not UTF-8 text" in out  # and a bad message reached the dead letter
     assert "time_out_of_range" in out  # with its reason code
     assert "worker and broker stopped" in out

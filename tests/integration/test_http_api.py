@@ -112,7 +112,10 @@ async def test_commands_sent_over_http_are_applied_and_bad_ones_refused(
             assert view["auto_recharge"] == {
                 "enabled": True,
                 "recharge_amount": "20.00",
+                "recharge_to": None,
                 "trigger_balance": "5.00",
+                "max_recharges_per_day": 10,
+                "status": "on",
             }
 
         status, refused = await _call(
