@@ -162,6 +162,7 @@ async def _fresh(broker: str, scratch: Path, name: str, partitions: int) -> Sett
         data_dir=scratch / name / "worker",
         web_port=free_port(),
         log_level="WARNING",
+        replication_factor=1,  # one local broker
     )
     (scratch / name).mkdir()
     topics = [settings.topic(topic) for topic in (*load.INPUT_TOPICS, "bench.ceiling-out")]

@@ -20,6 +20,7 @@ from streams.wire.schemas import SCHEMAS_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
+CONFIGURATION = (REPO / "docs" / "configuration.md").read_text()  # the table of settings
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 LOCK = REPO / "requirements.lock"
@@ -27,19 +28,22 @@ RUNTIME_LOCK = REPO / "requirements-runtime.lock"
 EXAMPLE_TOKEN = "example-only-compose-admin-token"  # deploy/README.md: an example only
 
 
-def _readme_variables() -> dict[str, str]:
-    rows = re.findall(r"^\| `(STREAMS_[A-Z_]+)` \| ([^|]+) \|", README, flags=re.MULTILINE)
+def _documented_variables() -> dict[str, str]:
+    pattern = r"^\| `(STREAMS_[A-Z_]+)` \| ([^|]+) \|"
+    rows = re.findall(pattern, CONFIGURATION, flags=re.MULTILINE)
     return {name: default.strip() for name, default in rows}
 
 
-def test_readme_documents_every_setting() -> None:
-    documented = _readme_variables()
+def test_the_configuration_page_documents_every_setting() -> None:
+    documented = _documented_variables()
     expected = {f"STREAMS_{name.upper()}" for name in Settings.model_fields}
     assert set(documented) == expected
+    for name in re.findall(r"`(STREAMS_[A-Z_]+)`", README):  # what the README names exists
+        assert name in documented, name
 
 
-def test_readme_defaults_are_the_real_defaults() -> None:
-    documented = _readme_variables()
+def test_documented_defaults_are_the_real_defaults() -> None:
+    documented = _documented_variables()
     for name, field in Settings.model_fields.items():
         default = field.get_default(call_default_factory=True)
         if default is None or name in ("cache_dir", "web_host"):  # of the machine
@@ -61,7 +65,7 @@ def test_compose_runs_kafka_of_the_same_line_and_a_worker() -> None:
 
 def test_compose_worker_uses_only_documented_variables() -> None:
     environment = COMPOSE["services"]["worker"]["environment"]
-    assert set(environment) <= set(_readme_variables())
+    assert set(environment) <= set(_documented_variables())
     assert str(environment["STREAMS_WEB_PORT"]) in str(COMPOSE["services"]["worker"]["ports"])
 
 
