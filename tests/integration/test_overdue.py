@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures.books import Run
 from tests.fixtures.broker import Kafka, announce
-from tests.fixtures.kafka_io import produce
+from tests.fixtures.kafka_io import own_topic_config, produce
 from tests.fixtures.outputs import OutputReader
 from tests.fixtures.scrape import totals
 from tests.fixtures.waiting import wait_until
@@ -106,6 +106,9 @@ async def test_an_unanswered_request_is_overdue_once_across_a_crash(
         statuses = {s["account_id"]: s for s in outputs.of("credits.account-status")}
     assert statuses["silent"]["pending_request_id"] == "silent:rr:1"  # still pending
     assert statuses["prompt"]["pending_request_id"] is None
+    status_topic = run.prefix + "credits.account-status"
+    compaction = await own_topic_config(kafka.bootstrap, [status_topic], "cleanup.policy")
+    assert compaction == {status_topic: "compact"}  # telephony keeps the latest per account
     announce(
         request.config,
         f"overdue: noticed {(datetime.now(UTC) - sent).total_seconds():.1f} s after the "

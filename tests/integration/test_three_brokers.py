@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from streams.broker import KafkaDistribution
 from streams.broker.cluster import KafkaCluster
 from streams.settings import Settings
 from tests.fixtures.books import INPUTS, Run, traffic
 from tests.fixtures.broker import Kafka, announce
+from tests.fixtures.kafka_io import own_topic_config
 from tests.fixtures.load import generate
 from tests.fixtures.outputs import OutputReader
 from tests.fixtures.waiting import wait_until
@@ -33,7 +33,6 @@ SEED = 17
 # in-sync replica, so none is acknowledged until the controller has fenced the dead node
 # (9 s without its heartbeat), dropped it from the in-sync replicas and moved its leaders.
 APPLIED_WHILE_DOWN = 200
-DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs' config_source of a topic's own setting
 
 
 @pytest.fixture
@@ -82,24 +81,6 @@ async def _partitions(bootstrap: str, run: Run) -> dict[str, list[dict]]:
         }
     finally:
         await admin.close()
-
-
-async def _own_min_insync(bootstrap: str, topics: list[str]) -> dict[str, str | None]:
-    """Each topic's min.insync.replicas if set on the topic itself (not a broker default)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in topics]
-        responses = await admin.describe_configs(resources)
-    finally:
-        await admin.close()
-    found: dict[str, str | None] = dict.fromkeys(topics)
-    for response in responses:
-        for _error, _message, _type, name, entries, *_ in response.resources:
-            for key, value, _read_only, source, *_ in entries:
-                if key == "min.insync.replicas" and source == DYNAMIC_TOPIC_CONFIG:
-                    found[name] = value
-    return found
 
 
 async def _busiest_node(bootstrap: str, run: Run) -> int:
@@ -168,7 +149,8 @@ async def test_a_broker_killed_mid_stream_loses_no_input_and_applies_none_twice(
     created = sorted(set(partitions) - {run.prefix + topic for topic in INPUTS})
     assert f"{run.app_id}-accounts-changelog" in created
     assert f"{run.app_id}-__assignor-__leader" in created
-    assert await _own_min_insync(cluster.bootstrap, created) == dict.fromkeys(created, "2")
+    min_insync = await own_topic_config(cluster.bootstrap, created, "min.insync.replicas")
+    assert min_insync == dict.fromkeys(created, "2")
     announce(
         request.config,
         f"node {victim} of 3 killed mid-stream for {outage:.1f} s ({at_kill} of "
