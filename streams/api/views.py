@@ -142,25 +142,21 @@ class AccountPage(OwnerPage):
 
     view_name = "account"
     view_path = "/accounts/{account_id}"
+    shown = staticmethod(account_view)  # the state as this page shows it
 
     async def answer(self, request: Request, account_id: str) -> Response:
         state = self.store.state(account_id)
         if state is None:
             return self.no_account(account_id)
-        return self.bytes(account_view(state), content_type=JSON)
+        return self.bytes(self.shown(state), content_type=JSON)
 
 
-class StatusPage(OwnerPage):
+class StatusPage(AccountPage):
     """GET /accounts/{account_id}/status: the document credits.account-status carries."""
 
     view_name = "account_status"
     view_path = "/accounts/{account_id}/status"
-
-    async def answer(self, request: Request, account_id: str) -> Response:
-        state = self.store.state(account_id)
-        if state is None:
-            return self.no_account(account_id)
-        return self.bytes(encode.account_status(state), content_type=JSON)
+    shown = staticmethod(encode.account_status)
 
 
 class UsagePage(OwnerPage):
