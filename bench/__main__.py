@@ -7,6 +7,7 @@ import logging
 import os
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -16,6 +17,8 @@ from streams.broker import KafkaDistribution, LocalBroker
 from streams.broker.local import free_port
 from streams.pipeline.provisioning import TopicSpec, ensure_topics
 from streams.settings import Settings
+
+PARTS = ("throughput", "latency", "restart", "memory", "scale")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,10 +70,16 @@ from streams.settings import Settings
     show_default=True,
     help="Partitions of every topic for the scale-out figure.",
 )
+@click.option(
+    "--only",
+    type=click.Choice(PARTS),
+    multiple=True,
+    help="Measure only this part (repeat for several); all by default.",
+)
 @click.option("--broker", help="Use this broker (kafka://host:port) instead of starting one.")
-def main(broker: str | None, **options: int) -> None:
+def main(broker: str | None, only: tuple[str, ...], **options: int) -> None:
     """Print the worker's and the ceiling's events per second and their ratio, the latency
-    at a fixed load, memory and restart time with many accounts, and a scale-out figure."""
+    at a fixed load, restarts and memory with many accounts, and a scale-out figure."""
     logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries while new topics settle
     with tempfile.TemporaryDirectory(prefix="streams-bench-") as scratch:
         local = None
@@ -79,76 +88,114 @@ def main(broker: str | None, **options: int) -> None:
             local.start()
             broker = local.url
         try:
-            asyncio.run(_run(broker, Path(scratch), **options))
+            run = Run(broker, Path(scratch), Options(**options))
+            asyncio.run(run.parts(only or PARTS))
         finally:
             if local is not None:
                 local.stop()
 
 
-async def _run(
-    broker: str,
-    scratch: Path,
-    *,
-    events: int,
-    accounts: int,
-    partitions: int,
-    seed: int,
-    latency_rate: int,
-    latency_seconds: int,
-    restart_accounts: int,
-    memory_accounts: int,
-    memory_events: str,
-    memory_per_day: int,
-    scale_workers: int,
-    scale_partitions: int,
-) -> None:
-    bootstrap = broker.removeprefix("kafka://")
-    settings = await _fresh(broker, scratch, "throughput", partitions)
-    inputs = load.commands(accounts) + load.usage(seed, accounts, events)
-    click.echo(f"producing {len(inputs):,} inputs ({events:,} usage events, {accounts:,} accounts)")
-    await load.produce(bootstrap, settings.topic_prefix, inputs)
+@dataclass(frozen=True)
+class Options:
+    events: int
+    accounts: int
+    partitions: int
+    seed: int
+    latency_rate: int
+    latency_seconds: int
+    restart_accounts: int
+    memory_accounts: int
+    memory_events: str
+    memory_per_day: int
+    scale_workers: int
+    scale_partitions: int
 
-    ceiling_out = settings.topic("bench.ceiling-out")
-    ceiling = await measure.ceiling(bootstrap, settings.topic_prefix, len(inputs), ceiling_out)
-    click.echo(f"ceiling (aiokafka, orjson, dict, one output per event): {_figure(ceiling)}")
-    log = scratch / "worker.log"
-    worker = await measure.worker(settings, len(inputs), log)
-    click.echo(f"worker (1 process, {settings.processing_guarantee}): {_figure(worker)}")
-    click.echo(
-        f"ratio worker/ceiling: {worker.per_second / ceiling.per_second:.3f} "
-        f"({os.cpu_count()} cores)"
-    )
 
-    settings = await _fresh(broker, scratch, "latency", partitions)
-    latency, cold_start = await measure.latency(
-        settings, log, accounts, latency_rate, latency_seconds
-    )
-    click.echo(
-        f"latency, usage event to its ledger entry at {latency_rate:,} events/s for "
-        f"{latency_seconds} s: p50 {latency.p50_ms:,.0f} ms, p99 {latency.p99_ms:,.0f} ms, "
-        f"max {latency.max_ms:,.0f} ms ({latency.events:,} events)"
-    )
-    click.echo(f"first start, empty tables, to its first output: {cold_start:.1f} s")
+@dataclass(frozen=True)
+class Run:
+    """One benchmark run on one broker: each part with its own topics and group."""
 
-    settings = await _fresh(broker, scratch, "restart", partitions)
-    _print_restarts(await state.restarts(settings, log, restart_accounts))
+    broker: str
+    scratch: Path
+    options: Options
 
-    settings = await _fresh(broker, scratch, "memory", partitions)
-    steps = [int(step) for step in memory_events.split(",")]
-    for figure in await state.memory(settings, log, memory_accounts, steps, memory_per_day):
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.removeprefix("kafka://")
+
+    @property
+    def log(self) -> Path:
+        return self.scratch / "worker.log"
+
+    def usage(self) -> list[tuple[str, bytes, bytes]]:
+        o = self.options
+        return load.commands(o.accounts) + load.usage(o.seed, o.accounts, o.events)
+
+    async def parts(self, names: tuple[str, ...]) -> None:
+        for name in PARTS:
+            if name in names:
+                await getattr(self, name)()
+
+    async def throughput(self) -> None:
+        settings = await _fresh(self.broker, self.scratch, "throughput", self.options.partitions)
+        inputs = self.usage()
+        events, accounts = self.options.events, self.options.accounts
         click.echo(
-            f"worker resident memory after {figure.events:,} usage events over "
-            f"{memory_accounts:,} accounts, {figure.days:g} days of input time, dedupe "
-            f"window 1 day: {figure.resident_mib:,.0f} MiB"
+            f"producing {len(inputs):,} inputs ({events:,} usage events, {accounts:,} accounts)"
+        )
+        await load.produce(self.bootstrap, settings.topic_prefix, inputs)
+        ceiling_out = settings.topic("bench.ceiling-out")
+        ceiling = await measure.ceiling(
+            self.bootstrap, settings.topic_prefix, len(inputs), ceiling_out
+        )
+        click.echo(f"ceiling (aiokafka, orjson, dict, one output per event): {_figure(ceiling)}")
+        worker = await measure.worker(settings, len(inputs), self.log)
+        click.echo(f"worker (1 process, {settings.processing_guarantee}): {_figure(worker)}")
+        click.echo(
+            f"ratio worker/ceiling: {worker.per_second / ceiling.per_second:.3f} "
+            f"({os.cpu_count()} cores)"
         )
 
-    settings = await _fresh(broker, scratch, "scale", scale_partitions)
-    await load.produce(bootstrap, settings.topic_prefix, inputs)
-    scaled = await measure.worker(settings, len(inputs), log, count=scale_workers)
-    click.echo(
-        f"scale-out ({scale_workers} worker processes, {scale_partitions} partitions): "
-        f"{_figure(scaled)}"
-    )
+    async def latency(self) -> None:
+        o = self.options
+        settings = await _fresh(self.broker, self.scratch, "latency", o.partitions)
+        latency, cold_start = await measure.latency(
+            settings, self.log, o.accounts, o.latency_rate, o.latency_seconds
+        )
+        click.echo(
+            f"latency, usage event to its ledger entry at {o.latency_rate:,} events/s for "
+            f"{o.latency_seconds} s: p50 {latency.p50_ms:,.0f} ms, p99 {latency.p99_ms:,.0f} "
+            f"ms, max {latency.max_ms:,.0f} ms ({latency.events:,} events)"
+        )
+        click.echo(f"first start, empty tables, to its first output: {cold_start:.1f} s")
+
+    async def restart(self) -> None:
+        settings = await _fresh(self.broker, self.scratch, "restart", self.options.partitions)
+        _print_restarts(await state.restarts(settings, self.log, self.options.restart_accounts))
+
+    async def memory(self) -> None:
+        o = self.options
+        settings = await _fresh(self.broker, self.scratch, "memory", o.partitions)
+        steps = [int(step) for step in o.memory_events.split(",")]
+        for figure in await state.memory(
+            settings, self.log, o.memory_accounts, steps, o.memory_per_day
+        ):
+            click.echo(
+                f"worker resident memory after {figure.events:,} usage events over "
+                f"{o.memory_accounts:,} accounts, {figure.days:g} days of input time, dedupe "
+                f"window 1 day: {figure.resident_mib:,.0f} MiB"
+            )
+
+    async def scale(self) -> None:
+        o = self.options
+        settings = await _fresh(self.broker, self.scratch, "scale", o.scale_partitions)
+        inputs = self.usage()
+        await load.produce(self.bootstrap, settings.topic_prefix, inputs)
+        scaled = await measure.worker(settings, len(inputs), self.log, count=o.scale_workers)
+        click.echo(
+            f"scale-out ({o.scale_workers} worker processes, {o.scale_partitions} partitions): "
+            f"{_figure(scaled)}"
+        )
 
 
 async def _fresh(broker: str, scratch: Path, name: str, partitions: int) -> Settings:

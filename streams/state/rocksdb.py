@@ -28,8 +28,8 @@ from streams.state.base import Changes
 # Keys of the tables are UTF-8 text or start with a control byte; UTF-8 never holds 0xff.
 OFFSET_KEY = b"\xff changelog offset"
 # For the whole process: data blocks read, and memtables (charged to the same cache).
-BLOCK_CACHE_BYTES = 128 * 1024 * 1024
-MEMTABLE_BYTES = 64 * 1024 * 1024
+BLOCK_CACHE_BYTES = 64 * 1024 * 1024
+MEMTABLE_BYTES = 32 * 1024 * 1024
 # Per database: small memtables, since a worker may hold dozens of databases.
 WRITE_BUFFER_BYTES = 4 * 1024 * 1024
 
