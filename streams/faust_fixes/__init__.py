@@ -6,7 +6,8 @@ and why. The rest of ``streams/`` uses Faust's public API and what this package 
 its source; ``tests/unit/test_faust_fixes/test_upstream.py`` fails when an upgrade
 changes any of it.
 
-- ``MeteringApp`` (app.py): the app with the consumer, stream and recovery below.
+- ``MeteringApp`` (app.py): the app with the consumer, stream and recovery below;
+  ``leader_topic_name``: the name of Faust's leader-assignor topic.
 - ``ProcessedOnlyConsumer`` (consumer.py): commits only what the stages processed, hands
   fetched runs to the stages' inboxes, reads committed records only, leaves the group.
 - ``MarkerAwareTables`` (recovery.py): table recovery that ends at transaction markers.
@@ -17,7 +18,7 @@ changes any of it.
 - ``exit_now``, ``exit_for_redelivery`` (exit.py): leaving without Faust's shutdown.
 """
 
-from streams.faust_fixes.app import MeteringApp
+from streams.faust_fixes.app import MeteringApp, leader_topic_name
 from streams.faust_fixes.consumer import ProcessedOnlyConsumer
 from streams.faust_fixes.exit import EXIT_FOR_REDELIVERY, exit_for_redelivery, exit_now
 from streams.faust_fixes.stores import store_url, table_state
@@ -31,6 +32,7 @@ __all__ = [
     "QuietWorker",
     "exit_for_redelivery",
     "exit_now",
+    "leader_topic_name",
     "store_url",
     "table_state",
 ]

@@ -23,3 +23,13 @@ class MeteringApp(faust.App):
 
     def _new_transport(self) -> TransportT:
         return ProcessedOnlyTransport(self.conf.broker_consumer, self)
+
+
+def leader_topic_name(app: faust.App) -> str:
+    """The one-partition topic Faust's leader assignor subscribes to.
+
+    Reads: ``LeaderAssignor._leader_topic_name`` (Faust has no public name for it), so
+    that the worker creates the topic itself, replicated like the others: Faust would
+    create it with its own replica count and no ``min.insync.replicas``.
+    """
+    return app._leader_assignor._leader_topic_name  # type: ignore[attr-defined]

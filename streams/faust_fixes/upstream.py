@@ -97,6 +97,11 @@ UPSTREAM = (
     _entry("faust.streams:Stream.__aiter__", "e815c0e831f1d2cc", "replaced"),
     _entry("faust.streams:Stream._py_aiter", "3a48ee257a65435b", "AckedStream uses it"),
     _entry("faust.app.base:App._new_transport", "42db531312dd776f", "replaced"),
+    _entry(
+        "faust.assignor.leader_assignor:LeaderAssignor",
+        "c3f79f79c3ef88d6",
+        "leader_topic_name reads _leader_topic_name",
+    ),
     # QuietWorker, DrainingWorker (worker.py)
     _entry("faust.worker:Worker.__init__", "25a4d782432f0968", "QuietWorker: the spinner"),
     _entry("mode.worker:Worker._on_sigterm", "6b99528ef557db1d", "replaced"),

@@ -1,7 +1,7 @@
 """Overdue recharge requests: an index of the pending ones, and the worker's periodic look
 at it that puts an overdue check into each late one's account log.
 
-The rule is the domain's (``Account._overdue``): a request still pending
+The rule is the domain's (an ``OverdueCheck`` input): a request still pending
 ``STREAMS_RECHARGE_TIMEOUT`` after it was sent is notified once. A clock has no place in
 a pipeline whose state changes only through inputs, so the clock comes in as an input:
 every ``interval`` the worker reads the index of its partitions for requests sent before

@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from streams.connection import KafkaConnection, KafkaRefused, diagnose
+from streams.faust_fixes import leader_topic_name
 from streams.pipeline.topics import TopicNames
 from streams.settings import Settings
 
@@ -59,10 +60,9 @@ def topic_specs(app: faust.App, settings: Settings) -> list[TopicSpec]:
         for name in names.all_contract_topics()
     ]
     specs.append(TopicSpec(names.account_inputs, settings.partitions))
-    # Faust's leader assignor subscribes to this one-partition topic (the name is Faust's:
-    # LeaderAssignor._leader_topic_name). Created here, it gets the replication of the
-    # others; Faust would create it with its own replica count and no min.insync.replicas.
-    specs.append(TopicSpec(f"{app.conf.id}-__assignor-__leader", 1))
+    # Faust's leader assignor's one-partition topic: created here, it gets the replication
+    # of the others (see leader_topic_name).
+    specs.append(TopicSpec(leader_topic_name(app), 1))
     specs += [
         TopicSpec(table.changelog_topic.get_topic_name(), settings.partitions, compact)
         for table in app.tables.values()
