@@ -17,6 +17,7 @@ from streams.broker import local
 from streams.broker.local import free_port
 from streams.settings import Settings
 from tests.fixtures.kafka_io import create_topics
+from tests.fixtures.waiting import wait_until
 
 READY = re.compile(r"ready at (kafka://127\.0\.0\.1:(\d+))")
 
@@ -110,9 +111,17 @@ async def test_a_three_node_cluster_replicates_and_stops_cleanly(tmp_path) -> No
         await create_topics(",".join(servers), [topic], partitions=3, replicas=3)
         admin = AIOKafkaAdminClient(bootstrap_servers=servers)
         await admin.start()
+        described: dict = {}
+
+        async def partitions_known() -> bool:
+            # Created means the controller has it; the broker asked may learn of it a moment later.
+            nonlocal described
+            (described,) = await admin.describe_topics([topic])
+            return len(described["partitions"]) == 3
+
         try:
             brokers = (await admin.describe_cluster())["brokers"]
-            (described,) = await admin.describe_topics([topic])
+            await wait_until(partitions_known, timeout=30, what=f"{topic}'s partitions in metadata")
         finally:
             await admin.close()
         assert sorted(broker["node_id"] for broker in brokers) == [1, 2, 3]
