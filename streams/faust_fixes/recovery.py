@@ -16,6 +16,17 @@ Records are applied a fetched run at a time (``apply_run``), not one by one: Fau
 each changelog record over on its own (a Faust message, an event, a queue, a wait with a
 timeout, its own task per record), about 6,000 records a second here.
 
+A changelog's end as Faust reads it (the last stable offset, read_committed) can lag
+what the table already holds: the accounts stage lands a batch in its store once its
+transaction's commit returns, and Kafka writes the commit markers to the partitions just
+after. A rebalance in that moment read an end of 0 for a partition whose store held
+offset 618, and Faust's consistency check stopped the worker (``ConsistencyError``, in
+the benchmark's scale-out part). The recovery reads the end again until it reaches what
+the store holds, for as long as a transaction may stay open; only a changelog that stays
+short (emptied or recreated under a kept data directory) reaches Faust's check. A crash
+of the recovery exits 70, so that a supervisor restarts the worker: mode's own shutdown
+after a crash exited 0.
+
 An end must also belong to the recovery it ends. Faust signals it whenever no partition
 has records left, which is also true in the moment after a rebalance revoked every
 partition and before the new highwaters are read; the next recovery then found the signal
@@ -39,12 +50,16 @@ from faust.tables.recovery import Recovery
 from faust.types import TP, ConsumerT
 from mode import Service
 
+from streams.faust_fixes.exit import exit_for_redelivery
 from streams.faust_fixes.stores import table_state
 
 log = logging.getLogger(__name__)
 
 # How often a recovery checks whether only end markers remain.
 MARKER_CHECK_SECONDS = 0.5
+# How long a changelog's end may stay short of what its store holds: a transaction's
+# markers, at most its timeout (aiokafka's default, 60 s) later.
+END_BEHIND_STORE_SECONDS = 60.0
 
 
 class MarkerAwareRecovery(Recovery):
@@ -90,6 +105,31 @@ class MarkerAwareRecovery(Recovery):
         # when the changelogs had no highwaters yet) must not end this one unread.
         self.signal_recovery_end.clear()
         super()._set_recovery_started()
+
+    async def _build_highwaters(
+        self, consumer: ConsumerT, tps: Set[TP], destination: Counter[TP], title: str
+    ) -> None:
+        """Extends: ``Recovery._build_highwaters``, reading the ends of active partitions
+        again while one is short of what its store holds, as the module says."""
+        deadline = asyncio.get_running_loop().time() + END_BEHIND_STORE_SECONDS
+        while True:
+            await super()._build_highwaters(consumer, tps, destination, title)
+            short = {tp: destination[tp] for tp in tps if self._stored(tp) > destination[tp]}
+            if title != "active" or not short or asyncio.get_running_loop().time() > deadline:
+                return
+            log.info("changelog ends %s short of the stores' offsets: reading them again", short)
+            await self.sleep(MARKER_CHECK_SECONDS)
+
+    def _stored(self, tp: TP) -> int:
+        """The offset of the last record of ``tp`` in its table's store, -1 for none."""
+        table = self.tp_to_table.get(tp)
+        offset = None if table is None else table.persisted_offset(tp)
+        return -1 if offset is None else offset
+
+    async def crash(self, reason: BaseException) -> None:
+        """Replaces: ``mode.Service.crash`` of the recovery, after which the worker shut
+        down and exited 0; it exits 70 instead, committing nothing."""
+        exit_for_redelivery("table recovery failed", error=reason)
 
     @Service.task
     async def _end_at_markers(self) -> None:

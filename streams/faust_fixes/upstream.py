@@ -87,6 +87,8 @@ UPSTREAM = (
     _entry(_RECOVERY + "_set_recovery_started", "bcfebf81ae13fc75", "extended"),
     _entry(_RECOVERY + "_set_recovery_ended", "84badf3f2cfe0d02", "_check_partition_ends"),
     _entry(_RECOVERY + "_seek_offsets", "19598ca63d94d250", "_seek_offsets, extended"),
+    _entry(_RECOVERY + "_build_highwaters", "91b4cc0d3724ae7b", "_build_highwaters, extended"),
+    _entry("mode.services:Service.crash", "14980000465df0af", "the recovery's crash, replaced"),
     _entry("faust.tables.manager:TableManager.recovery", "f0bf5de78b4c3d23", "replaced"),
     _entry(_RECOVERY + "_slurp_changelogs", "7825c7e50f766d5a", "apply_run does its work"),
     _entry(_RECOVERY + "_add", "1584a197b11bf835", "starts from the store's persisted_offset"),

@@ -141,3 +141,68 @@ async def test_a_standby_offset_that_is_no_offset_reads_from_the_start(
         consumer, {CHANGELOG, *others}, recovery.standby_offsets, "standby"
     )
     assert sought == [{CHANGELOG: 0, others[0]: 0, others[1]: 7}]
+
+
+class _Ends:
+    """Changelog ends as a read_committed consumer reads them, one answer per call."""
+
+    def __init__(self, *answers: int) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+
+    async def highwaters(self, *tps: TP) -> dict[TP, int]:
+        self.calls += 1
+        end = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return dict.fromkeys(tps, end)
+
+
+@pytest.fixture
+def stored_618(recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The accounts store holds CHANGELOG up to offset 618."""
+
+    class Table:
+        def persisted_offset(self, tp: TP) -> int:
+            return 618
+
+    monkeypatch.setitem(recovery.tp_to_table, CHANGELOG, Table())
+    monkeypatch.setattr("streams.faust_fixes.recovery.MARKER_CHECK_SECONDS", 0.01)
+
+
+@pytest.mark.usefixtures("stored_618")
+async def test_an_end_short_of_the_store_is_read_again_until_the_markers_are_written(
+    recovery: MarkerAwareRecovery,
+) -> None:
+    # The commit returned and the store landed 618; the commit marker comes after.
+    ends = _Ends(0, 0, 620)
+    await recovery._build_highwaters(ends, {CHANGELOG}, recovery.active_highwaters, "active")
+    assert (ends.calls, recovery.active_highwaters[CHANGELOG]) == (3, 619)
+
+
+@pytest.mark.usefixtures("stored_618")
+async def test_an_end_that_stays_short_is_left_to_fausts_consistency_check(
+    recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("streams.faust_fixes.recovery.END_BEHIND_STORE_SECONDS", 0.05)
+    ends = _Ends(0)
+    await recovery._build_highwaters(ends, {CHANGELOG}, recovery.active_highwaters, "active")
+    assert ends.calls > 1
+    assert recovery.active_highwaters[CHANGELOG] == -1
+
+
+@pytest.mark.usefixtures("stored_618")
+async def test_standby_ends_are_read_once(recovery: MarkerAwareRecovery) -> None:
+    ends = _Ends(0, 620)
+    await recovery._build_highwaters(ends, {CHANGELOG}, recovery.standby_highwaters, "standby")
+    assert (ends.calls, recovery.standby_highwaters[CHANGELOG]) == (1, -1)
+
+
+async def test_a_crashed_recovery_exits_for_redelivery(
+    recovery: MarkerAwareRecovery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exits: list[str] = []
+    monkeypatch.setattr(
+        "streams.faust_fixes.recovery.exit_for_redelivery",
+        lambda reason, *args, error=None: exits.append(f"{reason}: {error!r}"),
+    )
+    await recovery.crash(RuntimeError("changelog gone"))
+    assert exits == ["table recovery failed: RuntimeError('changelog gone')"]
