@@ -108,21 +108,24 @@ async def _stop_point(
     it had not processed yet. The moment: once `target` of `expected` are in the ledger, or
     at once if what is left could be applied before each stop left had its turn (a round of
     full batches, one per worker, per stop): waiting for the target could outlast the load.
+    Near the end a worker that took partitions over may apply all that is left in one or
+    two batches, its lag never seen above 0 between two reads of /metrics (a fresh-clone
+    run stopped a worker only once the ledger was complete): then any worker that applied
+    inputs may be stopped, while inputs are still waiting.
     If the load is all in the ledger, every live worker that applied inputs, so that the stop
     is made and recorded with nothing left, and fails the test."""
     candidates: list[WorkerProcess] = []
 
-    def busy(worker: WorkerProcess) -> bool:
-        return scrapes.applied(worker) > 0 and scrapes.lag(worker) > 0
-
     async def ready() -> bool:
         in_ledger = _in_ledger(outputs, expected)
         left = len(expected) - in_ledger
+        applied = [worker for worker in live if scrapes.applied(worker) > 0]
         if left == 0:
-            candidates[:] = [w for w in live if scrapes.applied(w) > 0] or list(live)
+            candidates[:] = applied or list(live)
             return True
-        candidates[:] = [worker for worker in live if busy(worker)]
         near_end = left <= BATCH * len(live) * stops_left
+        busy = [worker for worker in applied if scrapes.lag(worker) > 0]
+        candidates[:] = busy or (applied if near_end else [])
         return bool(candidates) and (near_end or in_ledger >= target)
 
     await wait_until(
