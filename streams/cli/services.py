@@ -9,6 +9,8 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -75,8 +77,7 @@ def broker(port: int, state_dir: Path | None, nodes: int, sasl_ssl_port: int | N
         raise click.UsageError("--sasl-ssl-port is for a single node (--nodes 1)")
     if nodes > 1:
         return _cluster(nodes, port, state_dir)
-    settings = load()
-    distribution = KafkaDistribution(settings.cache_dir)
+    distribution = KafkaDistribution(load().cache_dir)
     with Scratch("streams-broker-") as scratch:
         local = LocalBroker(
             distribution, state_dir or scratch.path, port, sasl_ssl_port=sasl_ssl_port
@@ -85,33 +86,26 @@ def broker(port: int, state_dir: Path | None, nodes: int, sasl_ssl_port: int | N
             local.check_ports()  # before fetching jars or starting a JVM
         except PortUnavailable as error:
             raise _port_taken(error, _port_option(error, sasl_ssl_port)) from None
-        if not distribution.is_resolved():
-            version = distribution.version
-            click.echo(f"fetching Apache Kafka {version} from Maven Central (first run)")
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+        _say_if_fetching(distribution)
+        stop = _stop_on_signals()
         started = time.monotonic()
-        try:
-            local.start()
-        except PortUnavailable as error:  # taken between the check and Kafka's bind
-            raise _port_taken(error, _port_option(error, sasl_ssl_port)) from None
-        except DistributionError as error:
-            raise click.ClickException(str(error)) from None
-        except BrokerError as error:
-            scratch.keep = state_dir is None  # the log the message names is in it
-            raise click.ClickException(str(error)) from None
+        with _start_failures(scratch, state_dir):
+            try:
+                local.start()
+            except PortUnavailable as error:  # taken between the check and Kafka's bind
+                raise _port_taken(error, _port_option(error, sasl_ssl_port)) from None
         if local.sasl_ssl is not None:
             click.echo(_client_settings(local.sasl_ssl))
         click.echo(
             f"Apache Kafka {local.version()} ready at {local.url} "
             f"in {time.monotonic() - started:.1f} s (Ctrl-C stops it)",
         )
+
+        def exited() -> str | None:
+            return None if local.running else "the broker exited; " + local.log_excerpt()
+
         try:
-            while not stop.wait(0.5):
-                if not local.running:
-                    scratch.keep = state_dir is None
-                    raise click.ClickException("the broker exited; " + local.log_excerpt())
+            _serve(stop, exited, scratch, state_dir)
         finally:
             local.stop()
             click.echo("broker stopped")
@@ -136,39 +130,71 @@ def _cluster(nodes: int, port: int, state_dir: Path | None) -> None:
     distribution = KafkaDistribution(load().cache_dir)
     with Scratch("streams-cluster-") as scratch:
         cluster = KafkaCluster(distribution, state_dir or scratch.path, nodes, port=port)
-        try:
-            cluster.check_ports()  # before fetching jars or starting a JVM
-            if not distribution.is_resolved():
-                version = distribution.version
-                click.echo(f"fetching Apache Kafka {version} from Maven Central (first run)")
-            stop = threading.Event()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, lambda *_: stop.set())
-            cluster.start()
-        except PortUnavailable as error:
-            if error.port != port:  # one of the free ports, taken since: just try again
-                raise click.ClickException(str(error)) from None
-            raise _port_taken(error, "--port") from None
-        except DistributionError as error:
-            raise click.ClickException(str(error)) from None
-        except BrokerError as error:
-            scratch.keep = state_dir is None  # the log the message names is in it
-            raise click.ClickException(str(error)) from None
+        with _start_failures(scratch, state_dir):
+            try:
+                cluster.check_ports()  # before fetching jars or starting a JVM
+                _say_if_fetching(distribution)
+                stop = _stop_on_signals()
+                cluster.start()
+            except PortUnavailable as error:
+                if error.port != port:  # one of the free ports, taken since: just try again
+                    raise click.ClickException(str(error)) from None
+                raise _port_taken(error, "--port") from None
         click.echo(
             f"Apache Kafka {cluster.version()} cluster of {nodes} nodes ready at {cluster.url} "
             f"in {cluster.started_in:.1f} s (Ctrl-C stops it)",
         )
+
+        def exited() -> str | None:
+            for node in cluster.nodes:
+                if not node.running:
+                    return f"node {node.node_id} exited; " + node.log_excerpt()
+            return None
+
         try:
-            while not stop.wait(0.5):
-                for node in cluster.nodes:
-                    if not node.running:
-                        scratch.keep = state_dir is None
-                        raise click.ClickException(
-                            f"node {node.node_id} exited; " + node.log_excerpt()
-                        )
+            _serve(stop, exited, scratch, state_dir)
         finally:
             cluster.stop()
             click.echo("cluster stopped")
+
+
+def _say_if_fetching(distribution: KafkaDistribution) -> None:
+    if not distribution.is_resolved():
+        click.echo(f"fetching Apache Kafka {distribution.version} from Maven Central (first run)")
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+@contextmanager
+def _start_failures(scratch: Scratch, state_dir: Path | None) -> Iterator[None]:
+    """A broker that could not start: one line, naming its log (kept when in the scratch)."""
+    try:
+        yield
+    except DistributionError as error:
+        raise click.ClickException(str(error)) from None
+    except BrokerError as error:
+        scratch.keep = state_dir is None  # the log the message names is in it
+        raise click.ClickException(str(error)) from None
+
+
+def _serve(
+    stop: threading.Event,
+    exited: Callable[[], str | None],
+    scratch: Scratch,
+    state_dir: Path | None,
+) -> None:
+    """Until a signal sets ``stop``; a JVM that exits first (``exited`` says how) fails."""
+    while not stop.wait(0.5):
+        problem = exited()
+        if problem is not None:
+            scratch.keep = state_dir is None
+            raise click.ClickException(problem)
 
 
 @click.command()
