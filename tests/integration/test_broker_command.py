@@ -28,6 +28,20 @@ def _jvm_running(state_dir) -> bool:
     return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
 
 
+def _ready_line(process: subprocess.Popen, ready: re.Pattern, seconds: float) -> re.Match:
+    """The command's ready line, read from its output within ``seconds``."""
+    started = time.monotonic()
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if ready.search(line) or time.monotonic() - started > seconds:
+            break
+    match = ready.search(lines[-1]) if lines else None
+    assert match, f"no ready line within {seconds:.0f} s: {''.join(lines)}"
+    return match
+
+
 async def test_broker_command_serves_transactions_and_stops_cleanly(tmp_path) -> None:
     port = free_port()
     state_dir = tmp_path / "broker"
@@ -36,14 +50,7 @@ async def test_broker_command_serves_transactions_and_stops_cleanly(tmp_path) ->
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         started = time.monotonic()
-        lines: list[str] = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if READY.search(line) or time.monotonic() - started > 60:
-                break
-        match = READY.search(lines[-1]) if lines else None
-        assert match, f"no ready line within 60 s: {''.join(lines)}"
+        match = _ready_line(process, READY, 60)
         assert int(match.group(2)) == port
         assert time.monotonic() - started < 60
         assert _jvm_running(state_dir)
@@ -93,15 +100,7 @@ async def test_a_three_node_cluster_replicates_and_stops_cleanly(tmp_path) -> No
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     nodes = [state_dir / f"node-{n}" for n in (1, 2, 3)]
     try:
-        started = time.monotonic()
-        lines: list[str] = []
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line)
-            if CLUSTER_READY.search(line) or time.monotonic() - started > 90:
-                break
-        match = CLUSTER_READY.search(lines[-1]) if lines else None
-        assert match, f"no ready line within 90 s: {''.join(lines)}"
+        match = _ready_line(process, CLUSTER_READY, 90)
         servers = match.group(1).split(";")
         assert servers[0] == f"127.0.0.1:{port}"
         assert len(set(servers)) == 3

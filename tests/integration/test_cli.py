@@ -12,8 +12,6 @@ import os
 import re
 import signal
 import sys
-import time
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +25,8 @@ from streams.broker.local import free_port
 from streams.pipeline.partitioning import account_partition
 from tests.fixtures.books import Run
 from tests.fixtures.broker import Kafka
+from tests.fixtures.commands import Done
+from tests.fixtures.commands import streams as run_command
 from tests.fixtures.kafka_io import create_topics, read_to_end
 from tests.fixtures.load import generate
 from tests.fixtures.waiting import wait_until
@@ -42,37 +42,12 @@ CALL = {
 }
 
 
-@dataclass(frozen=True)
-class Done:
-    status: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-
 async def streams(
     kafka: Kafka, run: Run, *args: str, timeout: float = 60.0, **settings: str
 ) -> Done:
     """Run ``python -m streams ARGS`` to its end, with this run's settings (``settings``
     override them, by lower-case name)."""
-    started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "streams",
-        *args,
-        cwd=REPO,
-        env=_env(kafka, run, **settings),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError(f"streams {' '.join(args)} still running after {timeout} s") from None
-    return Done(process.returncode or 0, out.decode(), err.decode(), time.monotonic() - started)
+    return await run_command(_env(kafka, run, **settings), *args, timeout=timeout)
 
 
 def _env(kafka: Kafka, run: Run, **settings: str) -> dict[str, str]:

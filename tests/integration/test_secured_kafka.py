@@ -9,7 +9,6 @@ test's own look at the consumer group goes through the broker's plaintext listen
 from __future__ import annotations
 
 import asyncio
-import os
 import queue
 import re
 import shlex
@@ -29,6 +28,7 @@ import pytest
 
 from streams.broker.local import free_port
 from tests.fixtures.broker import Kafka
+from tests.fixtures.commands import streams
 from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import REPO, Workers
 
@@ -122,39 +122,6 @@ def workers(secured: SecuredBroker, tmp_path: Path) -> Iterator[Workers]:
         yield pool
     finally:
         pool.close()
-
-
-@dataclass(frozen=True)
-class Done:
-    status: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-
-async def streams(
-    env: dict[str, str], *args: str, stdin: bytes = b"", timeout: float = 60.0
-) -> Done:
-    """``python -m streams ARGS`` to its end, with ``env`` over this environment."""
-    started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "streams",
-        *args,
-        cwd=REPO,
-        env={**os.environ, **env},
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise AssertionError(f"streams {' '.join(args)} still running after {timeout} s") from None
-    return Done(process.returncode or 0, out.decode(), err.decode(), time.monotonic() - started)
 
 
 def _run_settings(secured: SecuredBroker, **extra: str) -> dict[str, str]:
