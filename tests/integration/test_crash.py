@@ -18,15 +18,18 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
+import orjson
 import pytest
 
-from tests.fixtures.books import Run, traffic
+from tests.fixtures.books import Run, Traffic, traffic
 from tests.fixtures.broker import Kafka, announce
 from tests.fixtures.load import Load, generate
 from tests.fixtures.outputs import OutputReader
 from tests.fixtures.scrape import totals
 from tests.fixtures.waiting import wait_until
 from tests.fixtures.workers import WorkerProcess, Workers
+
+Message = tuple[str, bytes | None, bytes]  # topic, key, value
 
 
 @dataclass(frozen=True)
@@ -100,19 +103,18 @@ async def _stop_point(
     outputs: OutputReader,
     expected: set[str],
     target: int,
-    stops_left: int,
 ) -> list[WorkerProcess]:
     """Wait for a moment to stop a worker; the live workers that may be stopped then.
 
     A worker may be stopped once it has applied inputs and its last /metrics showed messages
     it had not processed yet. The moment: once `target` of `expected` are in the ledger, or
-    at once if what is left could be applied before each stop left had its turn (a round of
-    full batches, one per worker, per stop): waiting for the target could outlast the load.
+    at once if what is left could be applied in a round of full batches, one per worker:
+    waiting for the target could outlast what was sent.
     Near the end a worker that took partitions over may apply all that is left in one or
     two batches, its lag never seen above 0 between two reads of /metrics (a fresh-clone
     run stopped a worker only once the ledger was complete): then any worker that applied
     inputs may be stopped, while inputs are still waiting.
-    If the load is all in the ledger, every live worker that applied inputs, so that the stop
+    If all that was sent is in the ledger, every live worker that applied inputs, so that the stop
     is made and recorded with nothing left, and fails the test."""
     candidates: list[WorkerProcess] = []
 
@@ -123,7 +125,7 @@ async def _stop_point(
         if left == 0:
             candidates[:] = applied or list(live)
             return True
-        near_end = left <= BATCH * len(live) * stops_left
+        near_end = left <= BATCH * len(live)
         busy = [worker for worker in applied if scrapes.lag(worker) > 0]
         candidates[:] = busy or (applied if near_end else [])
         return bool(candidates) and (near_end or in_ledger >= target)
@@ -146,27 +148,29 @@ async def _chaos(
     kills: int,
     how: str,
     load: Load,
-    outputs: OutputReader,
+    sent: Traffic,
 ) -> list[Stop]:
     """Stop a random live worker that applied inputs and has more to process (SIGKILL, or
     SIGTERM and a bounded wait for it to exit), and start a new one a moment later, on
-    the victim's data directory every other time; `kills` times. Each stop aims at a
-    random point, 20-80 % into its share of what the load has left (shared evenly by the
-    stops left and the run after the last one); see `_stop_point`. The pause before the
-    replacement starts is the chaos itself."""
-    expected = set(load.charges) | load.funds_commands  # the inputs that write the ledger
+    the victim's data directory every other time; `kills` times. Each stop has its part of
+    the usage, sent just before it, so that inputs are waiting when it comes however fast
+    the workers caught up (sent all at once, a fresh-clone run found the ledger complete
+    before the last stop); it aims at a random point 20-80 % into what is left of what was
+    sent; see `_stop_point`. The pause before the replacement starts is the chaos itself."""
+    outputs = sent.outputs
+    expected = set(load.funds_commands)  # the inputs sent that write the ledger
+    parts = _parts(load.usage, kills)
     stops: list[Stop] = []
     async with aiohttp.ClientSession() as session:
         scrapes = Scrapes(session, live)
         scraping = asyncio.create_task(scrapes.run())
         try:
-            for round_ in range(kills):
+            for round_, part in enumerate(parts):
+                await sent.send(part)
+                expected |= _charged(load, part)
                 now = _in_ledger(outputs, expected)
-                share = (len(expected) - now) / (kills - round_ + 1)
-                target = now + math.ceil(share * rng.uniform(0.2, 0.8))
-                candidates = await _stop_point(
-                    scrapes, live, outputs, expected, target, kills - round_
-                )
+                target = now + math.ceil((len(expected) - now) * rng.uniform(0.2, 0.8))
+                candidates = await _stop_point(scrapes, live, outputs, expected, target)
                 victim = rng.choice(candidates)
                 in_ledger = _in_ledger(outputs, expected)  # just before the signal
                 live.remove(victim)  # first, so that the supervisor leaves it alone
@@ -196,6 +200,17 @@ async def _chaos(
             with contextlib.suppress(asyncio.CancelledError):
                 await scraping
     return stops
+
+
+def _parts(usage: list[Message], count: int) -> list[list[Message]]:
+    """``usage`` in ``count`` consecutive parts (each account's events stay in order)."""
+    size = math.ceil(len(usage) / count)
+    return [usage[start : start + size] for start in range(0, len(usage), size)]
+
+
+def _charged(load: Load, usage: list[Message]) -> set[str]:
+    """The events of ``usage`` that write the ledger."""
+    return {orjson.loads(value)["event_id"] for _, _, value in usage} & set(load.charges)
 
 
 async def _statuses_agree(outputs: OutputReader, worker: WorkerProcess, accounts: set[str]) -> None:
@@ -242,11 +257,9 @@ async def test_no_minute_is_lost_or_charged_twice_when_workers_stop(
         workers.supervised(live, env) as supervisor,
     ):
         await sent.send(load.commands)
-        await sent.send(load.usage)
-        # All sent: from here what is not in the ledger is input in Kafka not yet applied.
-        stops = await _chaos(
-            workers, live, env, random.Random(seed), kills, how, load, sent.outputs
-        )
+        # The usage goes in parts, one before each stop: what is sent and not in the
+        # ledger is input in Kafka not yet applied.
+        stops = await _chaos(workers, live, env, random.Random(seed), kills, how, load, sent)
         announce(
             request.config, f"crash test ({guarantee}, {how}) stops: " + "; ".join(map(str, stops))
         )
